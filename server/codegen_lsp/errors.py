@@ -1,0 +1,125 @@
+"""The one error tree of codegen-lsp.
+
+Every failure the core, the providers or the configuration can raise derives from
+:class:`CodegenError`, and every message is written for the user: it says what happened, names
+the host and the HTTP status where there is one, and says what to do. No message ever contains
+an API key (providers redact them before raising).
+
+    CodegenError
+    ├── ConfigError              invalid or missing configuration (file, key, problem)
+    ├── ActionError              the request cannot be served (bad range, unknown action, ...)
+    └── ProviderError            talking to a model failed
+        ├── ProviderUnavailable  no provider configured / optional dependency missing
+        ├── AuthError            401/403: the key is missing, wrong or lacks access
+        ├── NotFoundError        404: wrong model name or base URL
+        ├── RateLimitError       429: rate limited or out of quota
+        ├── ServerError          5xx and other unexpected statuses
+        ├── ConnectionFailed     refused, DNS, reset before the first byte
+        ├── TLSError             certificate or handshake failure
+        ├── ProviderTimeout      one of the three timeouts:
+        │   ├── ConnectTimeout     no TCP/TLS connection in time
+        │   ├── FirstTokenTimeout  connected, but no content before the first-token limit
+        │   └── IdleTimeout        the stream stalled between two chunks
+        └── StreamError          malformed stream, in-stream error event, truncated stream
+
+``retryable`` tells the retry/fallback machinery whether trying again (before any content was
+produced) can help; ``retry_after`` carries the server's own hint in seconds.
+"""
+
+from __future__ import annotations
+
+
+class CodegenError(Exception):
+    """Base class of every error codegen-lsp raises on purpose."""
+
+    retryable: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(CodegenError):
+    """Configuration is invalid or incomplete; the message names the source, key and problem."""
+
+
+class ActionError(CodegenError):
+    """The request itself cannot be served (unknown action, range outside the document, ...)."""
+
+
+class ProviderError(CodegenError):
+    """Talking to a model provider failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        host: str | None = None,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.host = host
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ProviderUnavailable(ProviderError):
+    """No provider is configured, or the one configured needs something not installed."""
+
+
+class AuthError(ProviderError):
+    """401/403: the API key is missing, wrong, or has no access to the model."""
+
+
+class NotFoundError(ProviderError):
+    """404: the model name or the base URL is wrong."""
+
+
+class RateLimitError(ProviderError):
+    """429: rate limited or out of quota."""
+
+    retryable = True
+
+
+class ServerError(ProviderError):
+    """5xx, 408, 409 or another unexpected status."""
+
+    retryable = True
+
+
+class ConnectionFailed(ProviderError):
+    """The connection could not be made or broke before any response."""
+
+    retryable = True
+
+
+class TLSError(ProviderError):
+    """TLS handshake or certificate verification failed."""
+
+
+class ProviderTimeout(ProviderError):
+    """One of the three configurable timeouts expired."""
+
+
+class ConnectTimeout(ProviderTimeout):
+    """No connection within the connect timeout."""
+
+    retryable = True
+
+
+class FirstTokenTimeout(ProviderTimeout):
+    """Connected, but the model produced nothing before the first-token timeout."""
+
+
+class IdleTimeout(ProviderTimeout):
+    """The stream went quiet for longer than the idle timeout."""
+
+
+class StreamError(ProviderError):
+    """The stream was malformed, carried an error event, or ended early."""
