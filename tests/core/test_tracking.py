@@ -1,0 +1,140 @@
+"""Moving a job's target range through the user's edits (core/tracking.py), as a table."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from codegen_lsp.core.tracking import (
+    Change,
+    RangeTracker,
+    change_between,
+    end_of_insertion,
+    move_range,
+    position_at,
+)
+from codegen_lsp.core.types import Position, Range
+
+
+def r(a: int, b: int, c: int, d: int) -> Range:
+    return Range(Position(a, b), Position(c, d))
+
+
+def ch(a: int, b: int, c: int, d: int, text: str) -> Change:
+    return Change(r(a, b, c, d), text)
+
+
+# The target in most rows: line 2, characters 4..10 (e.g. a selection inside a function).
+T = r(2, 4, 2, 10)
+
+
+@pytest.mark.parametrize(
+    ("target", "change", "expected"),
+    [
+        pytest.param(T, ch(0, 0, 0, 0, "# new\n"), r(3, 4, 3, 10), id="line-inserted-above"),
+        pytest.param(T, ch(0, 0, 1, 0, ""), r(1, 4, 1, 10), id="line-deleted-above"),
+        pytest.param(T, ch(2, 0, 2, 0, "xx"), r(2, 6, 2, 12), id="typed-in-front-on-same-line"),
+        pytest.param(T, ch(2, 0, 2, 4, ""), r(2, 0, 2, 6), id="deleted-up-to-target-start"),
+        pytest.param(T, ch(2, 4, 2, 4, "ab"), r(2, 6, 2, 12), id="insert-exactly-at-start-is-before"),
+        pytest.param(T, ch(1, 3, 2, 2, "Z\nQ"), r(2, 3, 2, 9), id="multi-line-change-ending-on-target-line"),
+        pytest.param(
+            T, ch(2, 1, 2, 1, "a\nb"), r(3, 4, 3, 10), id="newline-typed-in-front-moves-target-down"
+        ),
+        pytest.param(T, ch(2, 10, 2, 10, "tail"), T, id="insert-exactly-at-end-is-after"),
+        pytest.param(T, ch(5, 0, 9, 0, ""), T, id="lines-deleted-below"),
+        pytest.param(T, ch(2, 12, 2, 12, "\n\n"), T, id="typed-after-on-same-line"),
+        pytest.param(T, ch(2, 5, 2, 5, "x"), None, id="typed-inside"),
+        pytest.param(T, ch(2, 0, 2, 5, ""), None, id="deletion-overlapping-start"),
+        pytest.param(T, ch(2, 9, 3, 0, ""), None, id="deletion-overlapping-end"),
+        pytest.param(T, ch(0, 0, 9, 0, "all new"), None, id="replaced-around"),
+        pytest.param(T, ch(2, 4, 2, 10, "same size"), None, id="target-replaced"),
+        pytest.param(r(3, 0, 3, 0), ch(3, 0, 3, 0, "x"), r(3, 1, 3, 1), id="empty-target-typed-at-point"),
+        pytest.param(
+            r(3, 0, 3, 0), ch(2, 5, 3, 0, ""), r(2, 5, 2, 5), id="empty-target-join-with-line-above"
+        ),
+        pytest.param(r(3, 0, 3, 0), ch(3, 0, 3, 4, ""), r(3, 0, 3, 0), id="empty-target-deleted-after"),
+        pytest.param(r(3, 2, 3, 2), ch(3, 1, 3, 3, ""), None, id="empty-target-deleted-around"),
+    ],
+)
+def test_move_range(target: Range, change: Change, expected: Range | None) -> None:
+    assert move_range(target, change) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "text", "expected"),
+    [
+        pytest.param(Position(1, 3), "", Position(1, 3), id="empty"),
+        pytest.param(Position(1, 3), "abc", Position(1, 6), id="same-line"),
+        pytest.param(Position(1, 3), "a\nbc", Position(2, 2), id="lf"),
+        pytest.param(Position(1, 3), "a\r\nbc\r\n", Position(3, 0), id="crlf"),
+        pytest.param(Position(1, 3), "a\rb", Position(2, 1), id="lone-cr"),
+        pytest.param(Position(0, 0), "😀\n字", Position(1, 1), id="code-points"),
+    ],
+)
+def test_end_of_insertion(start: Position, text: str, expected: Position) -> None:
+    assert end_of_insertion(start, text) == expected
+
+
+def test_tracker_stops_at_first_touch() -> None:
+    tracker = RangeTracker(T)
+    assert tracker.apply(ch(0, 0, 0, 0, "\n"))
+    assert tracker.range == r(3, 4, 3, 10)
+    assert not tracker.apply(ch(3, 5, 3, 6, ""))
+    assert tracker.touched
+    # Later changes cannot "untouch" it, and the last good range is kept for diagnostics.
+    assert not tracker.apply(ch(0, 0, 0, 0, "\n"))
+    assert tracker.range == r(3, 4, 3, 10)
+    assert tracker.changes_seen == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "expected"),
+    [
+        pytest.param("", 0, Position(0, 0), id="empty"),
+        pytest.param("ab\ncd", 4, Position(1, 1), id="lf"),
+        pytest.param("ab\r\ncd", 4, Position(1, 0), id="crlf"),
+        pytest.param("ab\rcd", 3, Position(1, 0), id="cr"),
+        pytest.param("ab\n", 3, Position(1, 0), id="end-after-newline"),
+        pytest.param("a\x0cb\u2028c", 5, Position(0, 5), id="form-feed-and-u2028-are-not-breaks"),
+    ],
+)
+def test_position_at(text: str, offset: int, expected: Position) -> None:
+    assert position_at(text, offset) == expected
+
+
+def apply(text: str, change: Change) -> str:
+    """Reference application of a code-point change (independent of the module under test)."""
+    lines = text.replace("\r\n", "\n").split("\n") if "\r" not in text else None
+    if lines is None:
+        raise AssertionError("reference helper only handles LF text")
+
+    def offset(p: Position) -> int:
+        return sum(len(line) + 1 for line in lines[: p.line]) + p.character
+
+    return text[: offset(change.range.start)] + change.text + text[offset(change.range.end) :]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param("abc", "abc", ch(0, 3, 0, 3, ""), id="identical"),
+        pytest.param("a\nb\nc", "a\nX\nb\nc", ch(1, 0, 1, 0, "X\n"), id="line-inserted"),
+        pytest.param("a\nb\nc", "a\nc", ch(1, 0, 2, 0, ""), id="line-deleted"),
+        pytest.param("a\r\nb", "a\rb", ch(0, 1, 1, 0, "\r"), id="crlf-never-split"),
+        pytest.param("x\r\n", "x\r\ny\r\n", ch(1, 0, 1, 0, "y\r\n"), id="crlf-append"),
+    ],
+)
+def test_change_between(old: str, new: str, expected: Change) -> None:
+    assert change_between(old, new) == expected
+
+
+def test_change_between_round_trips_random_edits() -> None:
+    rng = random.Random(7)
+    alphabet = "ab\n😀字"
+    for _ in range(300):
+        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        i = rng.randint(0, len(old))
+        j = rng.randint(i, len(old))
+        new = old[:i] + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) + old[j:]
+        assert apply(old, change_between(old, new)) == new
