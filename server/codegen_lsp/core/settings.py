@@ -12,15 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Literal
 
 from codegen_lsp.core.types import ApplyMode
 
 ProviderType = Literal["openai", "local"]
-
-_EMPTY: Mapping[str, str] = MappingProxyType({})
-
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
@@ -39,7 +35,7 @@ class ProviderSettings:
     model: str | None = None
     api_key_env: str | None = None
     api_key: str | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default=_EMPTY, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_retries: int = 2
     temperature: float | None = 0.2
