@@ -96,13 +96,10 @@ class Settings:
     origins: Mapping[str, str] = field(default_factory=dict)
 
     def provider_chain(self, action: str | None = None) -> tuple[ProviderSettings, ...]:
-        """The providers to try, in order, for ``action``: its own or the active one, then fallbacks."""
-        first = None
-        if action is not None and action in self.actions:
-            first = self.actions[action].provider
-        first = first or self.provider
+        """The providers to try, in order, for ``action``: its own, the active one, then fallbacks."""
+        own = self.actions[action].provider if action is not None and action in self.actions else None
         names: list[str] = []
-        for name in (first, *self.fallback):
+        for name in (own, self.provider, *self.fallback):
             if name and name not in names and name in self.providers:
                 names.append(name)
         return tuple(self.providers[n] for n in names)

