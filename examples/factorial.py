@@ -1,0 +1,1 @@
+# Return the factorial of n (n >= 0), computed iteratively.

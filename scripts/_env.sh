@@ -1,0 +1,40 @@
+# Shared by scripts/demo and scripts/test: find Python >= 3.11 and make the project's venv.
+# Sourced, not run. Honours PYTHON (the interpreter to build .venv with) and VENV (its path).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.13 python3.12 python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "codegen-lsp needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
+  return 1
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    local py
+    py=$(find_python)
+    echo "== creating $VENV with $py"
+    "$py" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+  fi
+}
+
+# pip_install EXTRAS: install the project (editable) with those extras. The first install of the
+# [local] extra compiles llama-cpp-python (about 12 minutes on 2 cores); pip caches the wheel.
+pip_install() {
+  local extras=$1 started=$SECONDS
+  echo "== installing codegen-lsp[$extras] (first time: llama-cpp-python compiles, ~12 min on 2 cores)"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]" 2>&1 | grep -vE '^WARNING: Location .* is ignored' || true
+  "$VENV/bin/python" -c 'import codegen_lsp' || { echo "installation failed" >&2; return 1; }
+  echo "== installed in $((SECONDS - started)) s"
+}
