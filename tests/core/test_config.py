@@ -131,16 +131,22 @@ def test_camel_case_from_editor(tmp_path: Path, home: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("toml", "expected"),
     [
-        pytest.param('api_key = "sk-abc"', "must not be written in configuration files", id="literal-key-top"),
+        pytest.param(
+            'api_key = "sk-abc"', "must not be written in configuration files", id="literal-key-top"
+        ),
         pytest.param(
             '[providers.x]\nbase_url = "http://h/v1"\napi_key = "sk-abc"',
             "providers.x.api_key: API keys must not be written",
             id="literal-key-provider",
         ),
-        pytest.param('api_key_env = "sk-abc-123-xyz!"', "NAME of an environment variable", id="key-as-env-name"),
+        pytest.param(
+            'api_key_env = "sk-abc-123-xyz!"', "NAME of an environment variable", id="key-as-env-name"
+        ),
         pytest.param('modle = "x"', "unknown key 'modle' (did you mean 'model'?)", id="typo"),
         pytest.param("stream_edits = 1", "stream_edits: expected true or false", id="bad-bool"),
-        pytest.param("[context]\nlines_before = -3", "context.lines_before: must not be negative", id="negative"),
+        pytest.param(
+            "[context]\nlines_before = -3", "context.lines_before: must not be negative", id="negative"
+        ),
         pytest.param('provider = "nosuch"', "provider 'nosuch' is neither a preset", id="unknown-provider"),
         pytest.param("[providers.x]\nmodel = 'm'", "providers.x: no base_url", id="no-base-url"),
         pytest.param("[actions.a]\napply = 'sideways'", "expected one of replace", id="bad-apply"),
