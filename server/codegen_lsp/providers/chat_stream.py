@@ -1,0 +1,229 @@
+"""A pure, incremental decoder for OpenAI-compatible chat-completion streams.
+
+It takes the ``data`` of each server-sent event (the transport, httpx + httpx-sse, has already
+split the bytes into events on CR/LF boundaries) and returns :class:`~codegen_lsp.core.types.Delta`
+objects with visible text only. It knows the dialects real servers speak: ``data: [DONE]``, the
+usage-only chunk whose ``choices`` is ``[]`` or ``null``, role-only deltas, reasoning sent as
+``reasoning_content`` / ``reasoning`` (ignored), ``<think>…</think>`` sent as content (dropped when
+it opens the answer, including R1-style answers that begin with a bare ``</think>``), and an
+``error`` object inside an HTTP-200 stream (raised as the matching
+:class:`~codegen_lsp.errors.ProviderError`). The finish reason and usage are held back and
+delivered on one final delta, so ``finish_reason == "length"`` reaches the consumer, which warns.
+No I/O happens here, which is what lets the tests feed it every possible split of a stream.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from codegen_lsp.core.types import Delta, Usage
+from codegen_lsp.errors import (
+    AuthError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+
+_OPEN = "<think>"
+_CLOSE = "</think>"
+
+
+class ThinkFilter:
+    """Drops a ``<think>…</think>`` block (or a bare leading ``</think>``) at the start of the answer.
+
+    Only the very start counts: a model that *writes* ``<think>`` later, in code or prose, keeps
+    it. Text is held back only while it could still be the start of a tag, so streaming stays
+    live for ordinary answers.
+    """
+
+    def __init__(self) -> None:
+        self._state = "start"  # start → (think → after) → text
+        self._pending = ""
+
+    def feed(self, text: str) -> str:
+        """Return the visible part of ``text`` that can be released now."""
+        if self._state == "text":
+            return text
+        self._pending += text
+        if self._state == "start":
+            head = self._pending.lstrip()
+            if not head or _OPEN.startswith(head) or _CLOSE.startswith(head):
+                return ""  # only whitespace or a possible tag prefix so far: decide later
+            if head.startswith(_OPEN):
+                self._state, self._pending = "think", head[len(_OPEN) :]
+            elif head.startswith(_CLOSE):
+                self._state, self._pending = "after", head[len(_CLOSE) :]
+            else:
+                self._state = "text"
+                released, self._pending = self._pending, ""
+                return released
+        if self._state == "think":
+            end = self._pending.find(_CLOSE)
+            if end < 0:
+                # keep only what might be the beginning of the closing tag
+                self._pending = self._pending[-(len(_CLOSE) - 1) :]
+                return ""
+            self._state, self._pending = "after", self._pending[end + len(_CLOSE) :]
+        # "after": the blank lines that separate the thoughts from the answer are not the answer,
+        # but the first line's own indentation is
+        head = self._pending.lstrip()
+        if not head:
+            return ""
+        lead = self._pending[: len(self._pending) - len(head)]
+        cut = max(lead.rfind("\n"), lead.rfind("\r"))
+        self._state, self._pending = "text", ""
+        return lead[cut + 1 :] + head
+
+    def flush(self) -> str:
+        """End of the answer: release what was held back as a possible tag prefix."""
+        released = self._pending if self._state == "start" else ""
+        self._pending = ""
+        self._state = "text"
+        return released
+
+
+def error_from_payload(
+    payload: Any,
+    *,
+    host: str | None = None,
+    provider: str | None = None,
+    status: int | None = None,
+) -> ProviderError:
+    """Map an OpenAI-style error object (``{"error": {...}}``, a bare one, or a string) to our tree."""
+    body = payload.get("error", payload) if isinstance(payload, dict) else payload
+    message = ""
+    code: Any = None
+    kind = ""
+    if isinstance(body, dict):
+        message = str(body.get("message") or body.get("detail") or "").strip()
+        code = body.get("code") if body.get("code") is not None else body.get("status")
+        kind = str(body.get("type") or "")
+    elif body is not None:
+        message = str(body).strip()
+    numeric = status
+    if isinstance(code, int):
+        numeric = code
+    elif isinstance(code, str) and code.isdigit():
+        numeric = int(code)
+    words = f"{kind} {code}".lower()
+    where = host or "the provider"
+    detail = f": {message}" if message else ""
+    if numeric == 429 or "rate_limit" in words or "quota" in words:
+        cls: type[ProviderError] = RateLimitError
+        text = f"{where} reported a rate limit during the answer{detail}. Wait a moment and try again."
+    elif numeric in (401, 403) or "auth" in words or "api_key" in words or "permission" in words:
+        cls = AuthError
+        text = f"{where} refused the API key during the answer{detail}."
+    elif numeric == 404 or "not_found" in words:
+        cls = NotFoundError
+        text = f"{where} could not find the model{detail}. Check the model name."
+    elif (numeric is not None and numeric >= 500) or "server" in words or "overload" in words:
+        cls = ServerError
+        text = f"{where} failed while answering{detail}. Try again later."
+    else:
+        cls = StreamError
+        text = f"{where} sent an error inside the stream{detail}."
+    return cls(text, provider=provider, host=host, status=numeric)
+
+
+class ChatStreamDecoder:
+    """Turns the ``data`` of each SSE event of one chat-completions stream into deltas.
+
+    Call :meth:`feed` per event and :meth:`finish` when the transport ends. ``started`` turns True
+    at the first sign the model is generating (content or reasoning), which the provider uses to
+    switch from the first-token timeout to the idle timeout.
+    """
+
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        self.host = host
+        self.provider = provider
+        self.done = False
+        self.started = False
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self._think = ThinkFilter()
+        self._final_sent = False
+
+    def feed(self, data: str, event: str = "message") -> list[Delta]:
+        """Decode one event; raises a :class:`ProviderError` for an in-stream error or bad JSON."""
+        if self.done:
+            return []  # anything after [DONE] is noise
+        if data.strip() == "[DONE]":
+            self.done = True
+            return self._final()
+        if not data.strip():
+            return []
+        try:
+            chunk = json.loads(data)
+        except json.JSONDecodeError:
+            raise StreamError(
+                f"{self._where()} sent a malformed stream chunk (not JSON): {data[:80]!r}",
+                provider=self.provider,
+                host=self.host,
+            ) from None
+        if event == "error" or (isinstance(chunk, dict) and chunk.get("error") is not None):
+            raise error_from_payload(chunk, host=self.host, provider=self.provider)
+        if not isinstance(chunk, dict):
+            raise StreamError(
+                f"{self._where()} sent an unexpected stream chunk: {data[:80]!r}",
+                provider=self.provider,
+                host=self.host,
+            )
+        usage = chunk.get("usage")
+        if isinstance(usage, dict):
+            self.usage = Usage(
+                prompt_tokens=_int(usage.get("prompt_tokens")),
+                completion_tokens=_int(usage.get("completion_tokens")),
+            )
+        deltas: list[Delta] = []
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue  # we always ask for n=1
+            delta = choice.get("delta") or choice.get("message") or {}
+            content = delta.get("content") if isinstance(delta, dict) else None
+            if content is None and isinstance(choice.get("text"), str):
+                content = choice["text"]  # legacy completions dialect
+            if isinstance(delta, dict) and (delta.get("reasoning_content") or delta.get("reasoning")):
+                self.started = True
+            if isinstance(content, str) and content:
+                self.started = True
+                visible = self._think.feed(content)
+                if visible:
+                    deltas.append(Delta(text=visible))
+            reason = choice.get("finish_reason")
+            if isinstance(reason, str) and reason:
+                self.finish_reason = reason
+        return deltas
+
+    def finish(self) -> list[Delta]:
+        """The transport ended. Fine after ``[DONE]`` or a finish reason; otherwise truncated."""
+        if self.done or self.finish_reason is not None:
+            self.done = True
+            return self._final()
+        raise StreamError(
+            f"The stream from {self._where()} ended before the answer was complete (truncated). "
+            "Try again; if it keeps happening, check the server's logs or a proxy's timeout.",
+            provider=self.provider,
+            host=self.host,
+        )
+
+    def _final(self) -> list[Delta]:
+        if self._final_sent:
+            return []
+        self._final_sent = True
+        deltas = []
+        rest = self._think.flush()
+        if rest:
+            deltas.append(Delta(text=rest))
+        deltas.append(Delta(finish_reason=self.finish_reason, usage=self.usage))
+        return deltas
+
+    def _where(self) -> str:
+        return self.host or "the provider"
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) else None
