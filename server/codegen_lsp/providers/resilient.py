@@ -1,0 +1,147 @@
+"""Retries and fallback around other providers, only ever before the first content arrives.
+
+:class:`ResilientProvider` tries its providers in order. A failure whose error is ``retryable``
+(408/409/429/5xx, connection failures, connect timeouts) is retried on the same provider with
+exponential backoff and jitter (0.5 s doubling up to 8 s, like the official OpenAI SDK), or after
+exactly the server's ``Retry-After`` / ``retry-after-ms`` when it gave one; a server asking for
+longer than ``max_retry_after`` is not waited for. When a provider is out of retries, or fails in a
+way retrying cannot fix, the next one takes over. All of this happens **only until the first
+visible text has been yielded**: after that an error goes straight to the consumer, so output is
+never replayed or mixed from two sources. Each retry and fallback is logged on the
+``codegen_lsp.providers`` logger and passed to an optional ``on_notice`` callback, so the CLI and
+the language server can tell the user ("retrying in 2.0 s", "falling back to ollama").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from codegen_lsp.core.types import CompletionRequest, Delta
+from codegen_lsp.errors import ProviderError, ProviderUnavailable
+from codegen_lsp.providers.base import Provider
+
+logger = logging.getLogger("codegen_lsp.providers")
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What the resilience layer is about to do, for the user."""
+
+    kind: Literal["retry", "fallback"]
+    provider: str  # the provider that failed
+    error: ProviderError
+    delay: float = 0.0  # retry: seconds until the next attempt
+    attempt: int = 0  # retry: the number of the next attempt (2 = first retry)
+    next_provider: str | None = None  # fallback: who takes over
+
+    @property
+    def message(self) -> str:
+        if self.kind == "retry":
+            return f"{self.provider}: {self.error.message} Retrying in {self.delay:.1f} s (attempt {self.attempt})."
+        return f"{self.provider}: {self.error.message} Falling back to {self.next_provider}."
+
+
+def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, rand: float | None = None) -> float:
+    """Seconds before retry number ``attempt`` (0-based): doubling from ``base`` up to ``cap``,
+    shortened by up to 25 % at random so that many clients do not retry in lockstep."""
+    jitter = random.random() if rand is None else rand
+    return min(base * 2.0**attempt, cap) * (1 - 0.25 * jitter)
+
+
+class ResilientProvider:
+    """Retry and fall back over ``providers`` (see the module docstring)."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        max_retries: int | Sequence[int] = 2,
+        base_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_retry_after: float = 60.0,
+        on_notice: Callable[[Notice], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not providers:
+            raise ProviderUnavailable("No provider to use: the provider chain is empty.")
+        self.providers = tuple(providers)
+        retries = [max_retries] * len(providers) if isinstance(max_retries, int) else list(max_retries)
+        if len(retries) != len(self.providers):
+            raise ValueError("max_retries needs one count per provider")
+        self._retries = retries
+        self._base_delay = base_delay
+        self._max_delay = max_delay
+        self._max_retry_after = max_retry_after
+        self.on_notice = on_notice
+        self._sleep = sleep
+        #: the provider serving (or that last served) the current request; name and model follow it
+        self.active: Provider = self.providers[0]
+        self.name = self.active.name
+        self.model = self.active.model
+
+    def __repr__(self) -> str:
+        return f"ResilientProvider({', '.join(p.name for p in self.providers)})"
+
+    async def stream(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+        last_error: ProviderError | None = None
+        for index, provider in enumerate(self.providers):
+            self.active, self.name, self.model = provider, provider.name, provider.model
+            attempt = 0
+            while True:
+                produced = False
+                delay: float | None = None
+                deltas = provider.stream(request)
+                try:
+                    async for delta in deltas:
+                        if delta.text:
+                            produced = True
+                        yield delta
+                    return
+                except ProviderError as error:
+                    if produced:
+                        raise  # content already reached the consumer: never replay or mix
+                    last_error = error
+                    delay = self._retry_delay(error, attempt, self._retries[index])
+                finally:
+                    # an abandoned or cancelled consumer closes the inner stream (and its HTTP
+                    # response) now, not whenever the generator is garbage-collected
+                    close = getattr(deltas, "aclose", None)
+                    if close is not None:
+                        await close()
+                if delay is None:
+                    break
+                attempt += 1
+                self._notify(Notice("retry", provider.name, last_error, delay=delay, attempt=attempt + 1))
+                await self._sleep(delay)
+            if index + 1 < len(self.providers) and last_error is not None:
+                self._notify(
+                    Notice(
+                        "fallback", provider.name, last_error, next_provider=self.providers[index + 1].name
+                    )
+                )
+        assert last_error is not None
+        raise last_error
+
+    async def aclose(self) -> None:
+        for provider in self.providers:
+            await provider.aclose()
+
+    def _retry_delay(self, error: ProviderError, attempt: int, allowed: int) -> float | None:
+        """Seconds to wait before retrying ``error``, or None to give up on this provider."""
+        if not error.retryable or attempt >= allowed:
+            return None
+        if error.retry_after is not None:
+            if error.retry_after > self._max_retry_after:
+                return None  # a quota reset hours away: tell the user (or fall back) instead
+            return error.retry_after
+        return backoff_delay(attempt, base=self._base_delay, cap=self._max_delay)
+
+    def _notify(self, notice: Notice) -> None:
+        logger.warning("%s", notice.message)
+        if self.on_notice is not None:
+            self.on_notice(notice)
