@@ -25,6 +25,8 @@ import pytest
 from codegen_lsp.localmodel import INSTALL_HINT, default_model_path
 
 _SERVER_START_TIMEOUT_S = 60.0
+#: the model name llama_cpp.server lists under /v1/models (it serves its one model for any name)
+SERVER_MODEL_ALIAS = "smollm2"
 
 
 def _llama_cpp_import_error() -> str | None:
@@ -86,6 +88,8 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         "127.0.0.1",
         "--port",
         str(port),
+        "--model_alias",
+        SERVER_MODEL_ALIAS,
         "--n_ctx",
         "4096",
     ]
