@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,7 +87,7 @@ class ResilientProvider:
     def __repr__(self) -> str:
         return f"ResilientProvider({', '.join(p.name for p in self.providers)})"
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
         last_error: ProviderError | None = None
         for index, provider in enumerate(self.providers):
             self.active, self.name, self.model = provider, provider.name, provider.model
