@@ -27,11 +27,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -46,6 +50,8 @@ __all__ = [
     "chat_reply",
     "error_reply",
     "json_reply",
+    "self_signed_cert",
+    "server_ssl_context",
     "sse_event",
     "sse_reply",
 ]
@@ -247,6 +253,32 @@ def error_reply(
     return json_reply(status, {"error": {"message": message, "type": type, "code": code}}, headers=headers)
 
 
+def self_signed_cert(folder: Path) -> tuple[Path, Path] | None:
+    """A certificate for ``127.0.0.1`` (and ``localhost``) with its key, made by the ``openssl``
+    command; None when openssl is not installed. The certificate is its own CA bundle."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = folder / "loopback-cert.pem", folder / "loopback-key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def server_ssl_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """The server side of :func:`self_signed_cert`, for ``LoopbackServer(ssl_context=...)``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -273,9 +305,16 @@ class LoopbackServer:
     while the server answers on its own.
     """
 
-    def __init__(self, responder: Callable[[RecordedRequest], Reply] | None = None) -> None:
+    def __init__(
+        self,
+        responder: Callable[[RecordedRequest], Reply] | None = None,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         #: answers requests once the scripted queue is empty; default: a 500 saying so
         self.responder = responder
+        #: a server-side TLS context makes this an https:// server (see :func:`self_signed_cert`)
+        self.ssl_context = ssl_context
         self.requests: list[RecordedRequest] = []
         #: set when a client disconnects before a reply was completely sent
         self.disconnected = threading.Event()
@@ -298,7 +337,7 @@ class LoopbackServer:
             assert self._loop is not None
             asyncio.set_event_loop(self._loop)
             self._server = self._loop.run_until_complete(
-                asyncio.start_server(self._handle, "127.0.0.1", 0, reuse_address=True)
+                asyncio.start_server(self._handle, "127.0.0.1", 0, reuse_address=True, ssl=self.ssl_context)
             )
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
@@ -339,8 +378,9 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https`` with TLS; no trailing slash)."""
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:

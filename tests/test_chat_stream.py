@@ -1,0 +1,353 @@
+"""The stream-decoding stack (httpx → httpx-sse → ChatStreamDecoder) fed every split of real-looking
+streams, plus the decoder's and the <think> filter's rules one by one.
+
+Each recorded stream is cut at every byte offset (and, once, into single bytes) and pushed through
+an ``httpx.Response`` exactly as the provider reads it; every cut must decode to the same text,
+finish reason and error. No socket is needed for that: the loopback tests cover the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from httpx_sse import EventSource
+
+from codegen_lsp.core.types import Delta, Usage
+from codegen_lsp.errors import (
+    AuthError,
+    NotFoundError,
+    ProviderError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
+from codegen_lsp.providers.chat_stream import ChatStreamDecoder, ThinkFilter, error_from_payload
+
+
+def chunk(content: str | None = None, finish: str | None = None, **delta: object) -> str:
+    body: dict[str, object] = dict(delta)
+    if content is not None:
+        body["content"] = content
+    return json.dumps(
+        {
+            "id": "c1",
+            "object": "chat.completion.chunk",
+            "model": "m",
+            "choices": [{"index": 0, "delta": body, "finish_reason": finish}],
+        },
+        ensure_ascii=False,
+    )
+
+
+def data(*events: str, eol: str = "\n") -> bytes:
+    return "".join(f"data: {e}{eol}{eol}" for e in events).encode()
+
+
+USAGE_EMPTY = json.dumps({"id": "c1", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}})
+USAGE_NULL = json.dumps({"id": "c1", "choices": None, "usage": {"prompt_tokens": 9, "completion_tokens": 4}})
+
+
+@dataclass(frozen=True)
+class Expect:
+    text: str
+    finish: str | None = "stop"
+    usage: Usage | None = None
+    error: type[ProviderError] | None = None
+    error_says: str = ""
+
+
+STREAMS = [
+    pytest.param(
+        data(
+            chunk("", role="assistant"),
+            chunk("def f():\n"),
+            chunk("    return 1\n"),
+            chunk(finish="stop"),
+            USAGE_EMPTY,
+            "[DONE]",
+        ),
+        Expect("def f():\n    return 1\n", usage=Usage(5, 3)),
+        id="openai-usage-choices-empty",
+    ),
+    pytest.param(
+        b": OPENROUTER PROCESSING\r\n\r\n"
+        + data(chunk("x = 1\n"), chunk("y = 'é€😀'\n"), chunk(finish="stop"), "[DONE]", eol="\r\n"),
+        Expect("x = 1\ny = 'é€😀'\n"),
+        id="openrouter-crlf-keepalive-multibyte",
+    ),
+    pytest.param(
+        data(chunk("a"), eol="\r") + data(chunk("b", finish="stop"), "[DONE]", eol="\r"),
+        Expect("ab"),
+        id="cr-only-line-ends",
+    ),
+    pytest.param(
+        data(
+            chunk(role="assistant"),
+            chunk(reasoning_content="Let me think about factorials."),
+            chunk(reasoning_content=" Recursion."),
+            chunk("return n"),
+            chunk(finish="stop"),
+            USAGE_NULL,
+            "[DONE]",
+        ),
+        Expect("return n", usage=Usage(9, 4)),
+        id="llamacpp-reasoning-content-usage-null",
+    ),
+    pytest.param(
+        data(chunk(reasoning="thinking…"), chunk("ok", reasoning=""), chunk(finish="stop"), "[DONE]"),
+        Expect("ok"),
+        id="ollama-reasoning-field",
+    ),
+    pytest.param(
+        data(
+            chunk("<think>\nThe user wants"),
+            chunk(" code.\n</think>\n\n"),
+            chunk("print(1)\n", finish="stop"),
+        )
+        + data("[DONE]"),
+        Expect("print(1)\n"),
+        id="think-block-in-content",
+    ),
+    pytest.param(
+        data(chunk("</think>"), chunk("\n\n    return 2\n"), chunk(finish="stop"), "[DONE]"),
+        Expect("    return 2\n"),
+        id="r1-bare-closing-think",
+    ),
+    pytest.param(
+        data(chunk("s = 'a\u2028b'\n"), chunk(finish="stop"), "[DONE]"),
+        Expect("s = 'a\u2028b'\n"),
+        id="unicode-line-separator-inside-json",
+    ),
+    pytest.param(
+        data(chunk("partial"), chunk(finish="length"), "[DONE]"),
+        Expect("partial", finish="length"),
+        id="finish-length",
+    ),
+    pytest.param(
+        data(chunk("complete"), chunk(finish="stop")),
+        Expect("complete"),
+        id="no-done-after-finish",
+    ),
+    pytest.param(
+        data(chunk("cut"), chunk(" off")),
+        Expect("cut off", error=StreamError, error_says="truncated"),
+        id="no-done-no-finish-truncated",
+    ),
+    pytest.param(
+        data(chunk("some "), json.dumps({"error": {"message": "Provider overloaded", "code": 502}})),
+        Expect("some ", error=ServerError, error_says="Provider overloaded"),
+        id="openrouter-error-event-under-200",
+    ),
+    pytest.param(
+        data(chunk("x"), '{"choices": [{"delta": {"content": "y"'),
+        Expect("x", error=StreamError, error_says="malformed"),
+        id="malformed-json",
+    ),
+    pytest.param(
+        b"event: error\ndata: "
+        + json.dumps({"message": "quota", "type": "rate_limit_error"}).encode()
+        + b"\n\n",
+        Expect("", error=RateLimitError, error_says="quota"),
+        id="sse-error-event-type",
+    ),
+    pytest.param(
+        data(chunk("done"), chunk(finish="stop"), "[DONE]", chunk("ignored after done")),
+        Expect("done"),
+        id="noise-after-done",
+    ),
+]
+
+
+class _Parts(httpx.SyncByteStream):
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.parts
+
+
+class _AsyncParts(httpx.AsyncByteStream):
+    def __init__(self, parts: list[bytes]) -> None:
+        self.parts = parts
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for part in self.parts:
+            await asyncio.sleep(0)
+            yield part
+
+
+HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
+
+
+@dataclass
+class Outcome:
+    text: str
+    finish: str | None
+    usage: Usage | None
+    error: ProviderError | None
+
+
+def _collect(deltas: list[Delta], error: ProviderError | None) -> Outcome:
+    final = [d for d in deltas if d.finish_reason is not None or d.usage is not None]
+    return Outcome(
+        text="".join(d.text for d in deltas),
+        finish=final[-1].finish_reason if final else None,
+        usage=final[-1].usage if final else None,
+        error=error,
+    )
+
+
+def decode(parts: list[bytes]) -> Outcome:
+    response = httpx.Response(200, headers=HEADERS, stream=_Parts(parts))
+    decoder = ChatStreamDecoder(host="example.test", provider="t")
+    deltas: list[Delta] = []
+    try:
+        for sse in EventSource(response).iter_sse():
+            deltas += decoder.feed(sse.data, sse.event)
+            if decoder.done:
+                break
+        deltas += decoder.finish()
+    except ProviderError as exc:
+        return _collect(deltas, exc)
+    return _collect(deltas, None)
+
+
+async def adecode(parts: list[bytes]) -> Outcome:
+    response = httpx.Response(200, headers=HEADERS, stream=_AsyncParts(parts))
+    decoder = ChatStreamDecoder(host="example.test", provider="t")
+    deltas: list[Delta] = []
+    try:
+        async for sse in EventSource(response).aiter_sse():
+            deltas += decoder.feed(sse.data, sse.event)
+            if decoder.done:
+                break
+        deltas += decoder.finish()
+    except ProviderError as exc:
+        return _collect(deltas, exc)
+    return _collect(deltas, None)
+
+
+def check(outcome: Outcome, expect: Expect) -> None:
+    assert outcome.text == expect.text
+    if expect.error is None:
+        assert outcome.error is None, outcome.error
+        assert outcome.finish == expect.finish
+        if expect.usage is not None:
+            assert outcome.usage == expect.usage
+    else:
+        assert type(outcome.error) is expect.error
+        assert expect.error_says in str(outcome.error)
+        assert "example.test" in str(outcome.error)
+
+
+@pytest.mark.parametrize(("raw", "expect"), STREAMS)
+def test_every_two_way_split_decodes_the_same(raw: bytes, expect: Expect) -> None:
+    for cut in range(len(raw) + 1):
+        check(decode([raw[:cut], raw[cut:]]), expect)
+
+
+@pytest.mark.parametrize(("raw", "expect"), STREAMS)
+def test_three_way_splits_around_every_event_boundary(raw: bytes, expect: Expect) -> None:
+    # the hard cuts: one byte either side of every line break, combined with every other cut
+    hot = sorted(
+        {i + d for i, b in enumerate(raw) if b in b"\r\n" for d in (-1, 0, 1, 2) if 0 <= i + d <= len(raw)}
+    )
+    for first in hot:
+        for second in range(first, len(raw) + 1, 7):
+            check(decode([raw[:first], raw[first:second], raw[second:]]), expect)
+
+
+@pytest.mark.parametrize(("raw", "expect"), STREAMS)
+async def test_byte_by_byte_through_the_async_path(raw: bytes, expect: Expect) -> None:
+    check(await adecode([raw[i : i + 1] for i in range(len(raw))]), expect)
+
+
+THINK_CASES = [
+    pytest.param("<think>plan it</think>\n\ndef f(): pass", "def f(): pass", id="block-then-code"),
+    pytest.param("  \n<think>a</think>b", "b", id="whitespace-before-block"),
+    pytest.param("</think>\n\nx = 1", "x = 1", id="bare-closing-tag"),
+    pytest.param("<think>a</think>\n\n    indented()", "    indented()", id="keeps-first-line-indent"),
+    pytest.param("\n    return 1\n", "\n    return 1\n", id="plain-leading-whitespace-kept"),
+    pytest.param("x = '<think>'", "x = '<think>'", id="tag-later-in-code-kept"),
+    pytest.param("print('</think>')", "print('</think>')", id="closing-tag-later-kept"),
+    pytest.param("<thinking>", "<thinking>", id="not-quite-a-tag"),
+    pytest.param("<th", "<th", id="tag-prefix-at-end-released"),
+    pytest.param("<think>never closed", "", id="unclosed-block-dropped"),
+    pytest.param("<think>a</think>b<think>c</think>", "b<think>c</think>", id="only-the-first-block"),
+]
+
+
+@pytest.mark.parametrize(("content", "visible"), THINK_CASES)
+def test_think_filter_at_every_split(content: str, visible: str) -> None:
+    for cut in range(len(content) + 1):
+        think = ThinkFilter()
+        out = think.feed(content[:cut]) + think.feed(content[cut:]) + think.flush()
+        assert out == visible, cut
+    think = ThinkFilter()
+    assert "".join(think.feed(c) for c in content) + think.flush() == visible
+
+
+def test_ordinary_text_streams_without_delay() -> None:
+    think = ThinkFilter()
+    assert think.feed("def") == "def"
+    assert think.feed(" f") == " f"
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "error", "says"),
+    [
+        pytest.param(
+            {"error": {"message": "slow down", "code": 429}}, None, RateLimitError, "slow down", id="429"
+        ),
+        pytest.param(
+            {"error": {"message": "m", "code": "rate_limit_exceeded"}},
+            None,
+            RateLimitError,
+            "m",
+            id="rate-code",
+        ),
+        pytest.param({"error": {"message": "bad key", "code": 401}}, None, AuthError, "bad key", id="401"),
+        pytest.param(
+            {"error": {"message": "no model", "code": "model_not_found"}}, None, NotFoundError, "", id="404"
+        ),
+        pytest.param(
+            {"error": {"message": "boom", "type": "server_error"}}, None, ServerError, "boom", id="5xx-type"
+        ),
+        pytest.param({"error": "plain text"}, None, StreamError, "plain text", id="bare-string"),
+        pytest.param({"message": "overloaded"}, 503, ServerError, "overloaded", id="bare-object-with-status"),
+    ],
+)
+def test_error_payloads_map_onto_the_tree(
+    payload: object, status: int | None, error: type[ProviderError], says: str
+) -> None:
+    exc = error_from_payload(payload, host="h.example", provider="p", status=status)
+    assert type(exc) is error
+    assert says in exc.message
+    assert "h.example" in exc.message
+
+
+def test_retryable_in_stream_errors() -> None:
+    assert error_from_payload({"error": {"code": 429}}).retryable
+    assert not error_from_payload({"error": "x"}).retryable
+
+
+def test_final_delta_carries_finish_reason_and_usage_once() -> None:
+    decoder = ChatStreamDecoder()
+    assert decoder.feed(chunk("hi", finish="length")) == [Delta("hi")]
+    assert decoder.feed(USAGE_EMPTY) == []
+    assert decoder.feed("[DONE]") == [Delta(finish_reason="length", usage=Usage(5, 3))]
+    assert decoder.finish() == []
+    assert decoder.feed(chunk("late")) == []
+
+
+def test_started_turns_on_with_reasoning_or_content_not_role() -> None:
+    decoder = ChatStreamDecoder()
+    decoder.feed(chunk("", role="assistant"))
+    assert not decoder.started
+    decoder.feed(chunk(reasoning_content="hmm"))
+    assert decoder.started
