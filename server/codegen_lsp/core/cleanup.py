@@ -1,0 +1,422 @@
+"""Turn a model's answer into code that sits cleanly in the document.
+
+Models wrap code in Markdown fences with prose around it, think aloud in ``<think>`` blocks, repeat
+the comment or the ``def`` line they were shown, and indent with whatever they like. Cleanup
+undoes all that: :func:`clean_code` strips ``<think>``, takes the code out of the best fenced block
+(or the whole answer when there is no fence, or up to the end when the closing fence was cut off at
+``max_tokens``), drops leading lines that echo the document lines right above the target, and
+re-bases the indentation onto the target with the document's own unit (tabs or N spaces) while
+keeping the code's relative structure. :class:`LineStreamer` does the same incrementally for live
+insertion, line by line, and agrees with the batch result on the common answer shapes. Line
+endings are the caller's: lines come back without them, to be joined with the document's EOL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codegen_lsp.core.text import Indentation, detect_indentation, split_lines
+
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+_FENCE_OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*\{?\.?(?P<tag>[\w+#.\-]*)\}?[^`]*$")
+_FENCE_CLOSE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*$")
+# "Sure! ```python" — a fence opened at the end of a prose line
+_FENCE_OPEN_INLINE = re.compile(r"(?:^|\s)(?P<fence>`{3,})(?P<tag>[\w+#.\-]*)\s*$")
+_TAB_COLUMNS = 4
+
+# Tags that name the same language as an LSP language id.
+_TAG_ALIASES = {
+    "python": {"python", "py", "python3", "py3"},
+    "javascript": {"javascript", "js", "jsx", "mjs", "cjs", "node"},
+    "javascriptreact": {"jsx", "javascript", "js"},
+    "typescript": {"typescript", "ts", "tsx"},
+    "typescriptreact": {"tsx", "typescript", "ts"},
+    "shellscript": {"bash", "sh", "shell", "zsh", "shellscript"},
+    "cpp": {"cpp", "c++", "cxx", "cc"},
+    "csharp": {"csharp", "cs", "c#"},
+    "ruby": {"ruby", "rb"},
+    "rust": {"rust", "rs"},
+    "go": {"go", "golang"},
+    "kotlin": {"kotlin", "kt"},
+    "yaml": {"yaml", "yml"},
+    "markdown": {"markdown", "md"},
+    "haskell": {"haskell", "hs"},
+    "elixir": {"elixir", "ex", "exs"},
+    "perl": {"perl", "pl"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CleanupTarget:
+    """Where cleaned code will go."""
+
+    language_id: str = "plaintext"
+    #: indentation of the code's outermost level
+    base_indent: str = ""
+    #: the document's indentation unit; None keeps the answer's own unit
+    indentation: Indentation | None = None
+    #: document lines right above the target, nearest last, that a model may echo back
+    echo: tuple[str, ...] = ()
+    #: False when the code continues a line (a replacement that starts mid-line)
+    indent_first_line: bool = True
+
+
+# --- pieces ---------------------------------------------------------------------------------
+
+
+def strip_think(text: str) -> str:
+    """``text`` without leading ``<think>…</think>`` blocks (an unclosed one swallows the rest).
+
+    A text with a ``</think>`` but no opening tag before it (R1-style templates put the opening
+    tag in the prompt) loses everything up to that closing tag.
+    """
+    while True:
+        stripped = text.lstrip()
+        if stripped.startswith(_THINK_OPEN):
+            end = stripped.find(_THINK_CLOSE)
+            if end < 0:
+                return ""
+            text = stripped[end + len(_THINK_CLOSE) :]
+            continue
+        close = text.find(_THINK_CLOSE)
+        if close >= 0 and _THINK_OPEN not in text[:close]:
+            text = text[close + len(_THINK_CLOSE) :]
+            continue
+        return text
+
+
+def _matches_language(tag: str, language_id: str) -> bool:
+    tag, language_id = tag.lower(), language_id.lower()
+    return not tag or tag == language_id or tag in _TAG_ALIASES.get(language_id, ())
+
+
+@dataclass(slots=True)
+class _Block:
+    tag: str
+    lines: list[str]
+    closed: bool = False
+
+
+def _fence_blocks(lines: Sequence[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    fence = ""
+    for line in lines:
+        if current is None:
+            match = _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
+            if match:
+                fence = match.group("fence")
+                current = _Block(match.group("tag"), [])
+            continue
+        close = _FENCE_CLOSE.match(line)
+        if close and close.group("fence")[0] == fence[0] and len(close.group("fence")) >= len(fence):
+            current.closed = True
+            blocks.append(current)
+            current = None
+        elif line.rstrip().endswith(fence) and line.strip() != fence:
+            # "    return x```": small models glue the closing fence to the last line
+            current.lines.append(line.rstrip()[: -len(fence)])
+            current.closed = True
+            blocks.append(current)
+            current = None
+        else:
+            current.lines.append(line)
+    if current is not None:
+        blocks.append(current)  # cut off at max_tokens: the code runs to the end
+    return blocks
+
+
+def extract_code(text: str, language_id: str = "plaintext") -> str:
+    """The code in a Markdown answer: the largest fenced block in the document's language.
+
+    Blocks tagged with another language (a ``bash`` install line next to the ``python`` code)
+    are passed over unless nothing else is there. Without any fence, the whole text is code; a
+    lone untagged fence after code (the model forgot the opening one) ends the code.
+    """
+    lines = split_lines(text)
+    fence_lines = [i for i, line in enumerate(lines) if _FENCE_CLOSE.match(line) or _FENCE_OPEN.match(line)]
+    if not fence_lines and not any(_FENCE_OPEN_INLINE.search(line) for line in lines):
+        return text
+    if fence_lines and len(fence_lines) % 2 == 1 and _FENCE_CLOSE.match(lines[fence_lines[0]]):
+        head = lines[: fence_lines[0]]
+        if any(line.strip() for line in head):
+            return "\n".join(head)
+    blocks = _fence_blocks(lines)
+    if not blocks:
+        return text
+    preferred = [b for b in blocks if _matches_language(b.tag, language_id)] or blocks
+    best = max(preferred, key=lambda b: sum(len(line.strip()) for line in b.lines))
+    return "\n".join(best.lines)
+
+
+_PROSE = re.compile(r"^[A-Z][^=;{}()\[\]<>]*\s[^=;{}()\[\]<>]*\s[^=;{}()\[\]<>]*[.:!]$")
+
+
+def _looks_like_prose(line: str) -> bool:
+    """A sentence ("Here is the function:"), not code: capitalised, three words, no code punctuation."""
+    return bool(_PROSE.match(line.strip()))
+
+
+def _significant(line: str) -> bool:
+    # Lines of bare punctuation ("}", "end", "*/") are too common to count as an echo.
+    return any(ch.isalnum() for ch in line)
+
+
+def drop_echo(lines: Sequence[str], echo: Sequence[str]) -> list[str]:
+    """``lines`` without the leading lines that repeat ``echo`` lines in order (blank lines skipped)."""
+    candidates = [line.strip() for line in echo if line.strip() and _significant(line)]
+    if not candidates:
+        return list(lines)
+    position = 0
+    cut = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        try:
+            position = candidates.index(stripped, position) + 1
+        except ValueError:
+            break
+        cut = i + 1
+    return list(lines[cut:])
+
+
+def _columns(whitespace: str) -> int:
+    return sum(_TAB_COLUMNS if ch == "\t" else 1 for ch in whitespace)
+
+
+def _split_indent(line: str) -> tuple[int, str]:
+    body = line.lstrip(" \t")
+    return _columns(line[: len(line) - len(body)]), body
+
+
+class _Reindenter:
+    """Maps one answer line at a time onto the target's indentation."""
+
+    def __init__(self, target: CleanupTarget, base_column: int, source_width: int | None) -> None:
+        self.target = target
+        self.base_column = base_column
+        self.source_width = source_width
+        self.first = True
+
+    def line(self, line: str) -> str:
+        body = line.lstrip(" \t")
+        if not body:
+            return ""
+        first, self.first = self.first, False
+        if first and not self.target.indent_first_line:
+            return body
+        whitespace = line[: len(line) - len(body)]
+        unit = self.target.indentation
+        if unit is None:
+            # keep the answer's own unit: only the base moves
+            return self.target.base_indent + _drop_columns(whitespace, self.base_column) + body
+        relative = max(0, _columns(whitespace) - self.base_column)
+        if not self.source_width:
+            return self.target.base_indent + " " * relative + body
+        level, rest = divmod(relative, self.source_width)
+        return self.target.base_indent + unit.unit * level + " " * rest + body
+
+
+def _drop_columns(whitespace: str, columns: int) -> str:
+    dropped = 0
+    index = 0
+    while index < len(whitespace) and dropped < columns:
+        dropped += _TAB_COLUMNS if whitespace[index] == "\t" else 1
+        index += 1
+    return whitespace[index:]
+
+
+def _source_width(lines: Sequence[str]) -> int | None:
+    """Columns per level in the answer: tabs count as 4 columns, like :func:`_columns`."""
+    detected = detect_indentation([line for line in lines if line.strip()])
+    if detected is None:
+        return None
+    return _TAB_COLUMNS if detected.uses_tabs else detected.width
+
+
+def reindent(lines: Sequence[str], target: CleanupTarget) -> list[str]:
+    """Re-base ``lines`` onto ``target``: the least indented line lands on ``target.base_indent``."""
+    nonblank = [line for line in lines if line.strip()]
+    if not nonblank:
+        return []
+    rest = nonblank if target.indent_first_line else nonblank[1:]
+    base_column = min((_split_indent(line)[0] for line in rest), default=0)
+    mapper = _Reindenter(target, base_column, _source_width(nonblank))
+    return [mapper.line(line) for line in lines]
+
+
+def _trim_blank_edges(lines: list[str]) -> list[str]:
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    end = len(lines)
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
+
+
+# --- the batch cleanup ------------------------------------------------------------------------
+
+
+def clean_code(answer: str, target: CleanupTarget) -> list[str]:
+    """The answer's code as lines ready to join with the document's EOL (no blank edges)."""
+    code = extract_code(strip_think(answer), target.language_id)
+    lines = [line.rstrip() for line in split_lines(code)]
+    lines = _trim_blank_edges(drop_echo(_trim_blank_edges(lines), target.echo))
+    return reindent(lines, target)
+
+
+def clean_prose(answer: str) -> str:
+    """An explanation for the user: ``<think>`` gone, line endings ``\\n``, edges trimmed."""
+    return "\n".join(line.rstrip() for line in split_lines(strip_think(answer))).strip()
+
+
+# --- the streaming cleanup --------------------------------------------------------------------
+
+
+class LineStreamer:
+    """Incremental :func:`clean_code` for live insertion: chunks in, finished lines out.
+
+    Text before an opening fence is held back (it is usually a sentence of prose); if no fence
+    shows up within ``hold_lines`` non-blank lines, the answer is taken to be bare code. The
+    first closing fence ends the code: :attr:`done` turns true and later text is ignored, so the
+    caller may stop the generation there. The indentation base is the first emitted line's and
+    the answer's unit is its first indentation step; on ordinary answers this gives exactly the
+    batch result. Lines come back without line endings; call :meth:`flush` at the end.
+    """
+
+    def __init__(self, target: CleanupTarget, *, hold_lines: int = 4) -> None:
+        self.target = target
+        self.hold_lines = hold_lines
+        self.done = False
+        self._buffer = ""
+        self._state = "start"  # start | think | code | plain
+        self._fence = ""
+        self._held: list[str] = []
+        self._echo = [line.strip() for line in target.echo if line.strip() and _significant(line)]
+        self._echo_position = 0
+        self._emitted = False
+        self._blanks = 0
+        self._base_column = 0
+        self._width: int | None = None
+        self._previous_column: int | None = None
+        self._reindenter: _Reindenter | None = None
+
+    def feed(self, chunk: str) -> list[str]:
+        """Complete, cleaned lines that ``chunk`` finished (possibly none)."""
+        if self.done:
+            return []
+        self._buffer += chunk
+        out: list[str] = []
+        while not self.done:
+            newline = self._buffer.find("\n")
+            if newline < 0:
+                break
+            line, self._buffer = self._buffer[:newline].rstrip("\r"), self._buffer[newline + 1 :]
+            self._line(line, out)
+        if self._state == "start" and self._buffer.lstrip().startswith(_THINK_OPEN):
+            self._state = "think"
+        return out
+
+    def flush(self) -> list[str]:
+        """The lines still held back once the stream has ended."""
+        out: list[str] = []
+        if not self.done and self._buffer:
+            line, self._buffer = self._buffer, ""
+            self._line(line.rstrip("\r"), out)
+        if not self.done and self._state == "start":
+            self._release_held(out)
+        self.done = True
+        return out
+
+    # state machine
+
+    def _line(self, line: str, out: list[str]) -> None:
+        state = self._state
+        if state == "think":
+            end = line.find(_THINK_CLOSE)
+            if end >= 0:
+                self._state = "start"
+                rest = line[end + len(_THINK_CLOSE) :]
+                if rest.strip():
+                    self._line(rest, out)
+            return
+        if state == "start":
+            if line.lstrip().startswith(_THINK_OPEN):
+                self._state = "think"
+                self._line(line.lstrip()[len(_THINK_OPEN) :], out)
+                return
+            if _THINK_CLOSE in line:
+                # everything so far was reasoning whose opening tag was in the prompt
+                self._held.clear()
+                rest = line[line.find(_THINK_CLOSE) + len(_THINK_CLOSE) :]
+                if rest.strip():
+                    self._line(rest, out)
+                return
+            opening = _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
+            bare_code = any(held.strip() and not _looks_like_prose(held) for held in self._held)
+            if opening and bare_code and _FENCE_CLOSE.match(line):
+                # an untagged fence after bare code: the model forgot the opening one
+                self._release_held(out)
+                self.done = True
+                return
+            if opening:
+                self._fence = opening.group("fence")
+                self._held.clear()
+                self._state = "code"
+                return
+            if line.strip() or self._held:
+                self._held.append(line)
+            if (
+                sum(1 for held in self._held if held.strip() and not _looks_like_prose(held))
+                > self.hold_lines
+            ):
+                self._release_held(out)
+            return
+        fence = self._fence or "```"
+        close = _FENCE_CLOSE.match(line)
+        if close and close.group("fence")[0] == fence[0] and len(close.group("fence")) >= len(fence):
+            self.done = True
+            return
+        if line.rstrip().endswith(fence) and line.strip() != fence:
+            self._code(line.rstrip()[: -len(fence)], out)
+            self.done = True
+            return
+        self._code(line, out)
+
+    def _release_held(self, out: list[str]) -> None:
+        held, self._held = self._held, []
+        self._state = "plain"
+        for line in held:
+            self._code(line, out)
+
+    def _code(self, line: str, out: list[str]) -> None:
+        line = line.rstrip()
+        if not line.strip():
+            if self._emitted:
+                self._blanks += 1
+            return
+        if not self._emitted and self._echo:
+            try:
+                self._echo_position = self._echo.index(line.strip(), self._echo_position) + 1
+                return
+            except ValueError:
+                self._echo = []  # echoes only lead the answer
+        column, _ = _split_indent(line)
+        if self._reindenter is None:
+            self._base_column = column
+            self._reindenter = _Reindenter(self.target, column, None)
+        elif self._width is None and self._previous_column is not None:
+            step = column - self._previous_column
+            if 2 <= step <= 8:
+                self._width = _TAB_COLUMNS if line.startswith("\t") else step
+                self._reindenter.source_width = self._width
+        self._previous_column = column
+        out.extend([""] * self._blanks)
+        self._blanks = 0
+        out.append(self._reindenter.line(line))
+        self._emitted = True

@@ -1,0 +1,330 @@
+"""The editing pipeline: an :class:`EditRequest` in, a :class:`Plan` to run, a :class:`Result` out.
+
+:func:`prepare` resolves the action, works out the target (the comment block for
+``generate_from_comment``, the enclosing function or the line for an empty range, whole lines for a
+selection that starts in the indentation), builds the context under the token budget and the
+messages. A provider streams the plan's :class:`CompletionRequest`; :func:`finish` cleans the answer
+and turns it into one :class:`TextEdit` against the *original* text, in code points, using the
+document's line endings and indentation. :func:`run` does the streaming part for any
+:class:`~codegen_lsp.providers.base.Provider`. Nothing here knows about LSP or HTTP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from codegen_lsp.core.actions import ActionSpec, comment_block_at, comment_text, resolve_action
+from codegen_lsp.core.cleanup import CleanupTarget, LineStreamer, clean_code, clean_prose
+from codegen_lsp.core.context import Context, build_context, enclosing_scope
+from codegen_lsp.core.prompts import build_messages, completion_request, reserved_chars
+from codegen_lsp.core.settings import Settings
+from codegen_lsp.core.text import (
+    LineIndex,
+    detect_eol,
+    detect_indentation,
+    is_blank,
+    leading_whitespace,
+    split_lines,
+)
+from codegen_lsp.core.types import (
+    ApplyMode,
+    CompletionRequest,
+    EditRequest,
+    Message,
+    Position,
+    Range,
+    TextEdit,
+)
+from codegen_lsp.errors import ActionError
+
+if TYPE_CHECKING:
+    from codegen_lsp.providers.base import Provider
+
+GENERATE_FROM_COMMENT = "generate_from_comment"
+
+#: non-blank document lines above the target that count as an echo when the answer repeats them
+_ECHO_LINES_ABOVE = 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    request: EditRequest
+    action: ActionSpec
+    messages: tuple[Message, ...]
+    #: REPLACE: the range to replace; INSERT_BELOW/ABOVE: an empty range at the insertion point;
+    #: NEW_FILE/SHOW: the code the answer is about
+    target: Range
+    mode: ApplyMode
+    completion: CompletionRequest
+    #: how finish() fits the answer into the document
+    cleanup: CleanupTarget = field(default_factory=CleanupTarget)
+    eol: str = "\n"
+    new_file_path: str | None = None
+    context: Context | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    mode: ApplyMode
+    text: str
+    edit: TextEdit | None
+    new_file_path: str | None
+    finish_reason: str | None
+    warnings: tuple[str, ...]
+
+
+# --- choosing the action ----------------------------------------------------------------------
+
+
+def default_action(text: str, line: int, language_id: str, has_selection: bool) -> str:
+    """The action the server and the CLI pick when the user names none.
+
+    On or right under a comment block: ``generate_from_comment``; otherwise ``rewrite`` for a
+    selection and ``implement`` at a cursor.
+    """
+    if comment_block_at(split_lines(text), line, language_id) is not None:
+        return GENERATE_FROM_COMMENT
+    return "rewrite" if has_selection else "implement"
+
+
+# --- prepare ----------------------------------------------------------------------------------
+
+
+def _whole_lines(index: LineIndex, first: int, last: int) -> Range:
+    return Range(Position(first, 0), Position(last, len(index.lines[last])))
+
+
+def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
+    """What the action works on: the selection snapped to whole lines where it clearly means them.
+
+    An empty range means the innermost function/class (with a grammar), else the diagnostics on
+    the cursor's line (for fix), else the cursor's line.
+    """
+    lines = index.lines
+    if rng.is_empty:
+        line = rng.start.line
+        scope = enclosing_scope(lines, request.language_id, line, line)
+        if request.action == "fix":
+            touching = [
+                d.range for d in request.diagnostics if d.range.start.line <= line <= d.range.end.line
+            ]
+            if touching:
+                return _whole_lines(
+                    index,
+                    min(r.start.line for r in touching),
+                    min(max(r.end.line for r in touching), len(lines) - 1),
+                )
+        if scope is not None:
+            return _whole_lines(index, *scope)
+        return _whole_lines(index, line, line)
+    start, end = rng.start, rng.end
+    if end.character == 0 and end.line > start.line:
+        # a line selection ends at the start of the next line: keep that line out
+        end = Position(end.line - 1, len(lines[end.line - 1]))
+    if start.character <= len(leading_whitespace(lines[start.line])):
+        start = Position(start.line, 0)
+    if end.character >= len(lines[end.line].rstrip()):
+        end = Position(end.line, len(lines[end.line]))
+    return Range(start, end)
+
+
+def _echo_above(lines: list[str], first: int) -> tuple[str, ...]:
+    found: list[str] = []
+    j = first - 1
+    while j >= 0 and len(found) < _ECHO_LINES_ABOVE:
+        if not is_blank(lines[j]):
+            found.append(lines[j])
+        j -= 1
+    return tuple(reversed(found))
+
+
+def prepare(request: EditRequest, settings: Settings) -> Plan:
+    """Everything needed to run ``request``; raises :class:`ActionError` when it cannot be served."""
+    spec = resolve_action(request.action, settings)
+    index = LineIndex(request.text)
+    rng = index.check_range(request.range)
+    lines = index.lines
+    language = request.language_id
+    instruction = request.instruction
+
+    if spec.name == GENERATE_FROM_COMMENT:
+        block = comment_block_at(lines, rng.start.line, language) or comment_block_at(
+            lines, rng.end.line, language
+        )
+        if block is not None:
+            comment = comment_text(lines[block[0] : block[1] + 1], language)
+            instruction = f"{comment}\n{instruction}" if instruction else comment
+            subject = _whole_lines(index, *block)
+        elif instruction:
+            subject = _whole_lines(index, rng.end.line, rng.end.line)
+        else:
+            raise ActionError(
+                f"No comment at or above line {rng.start.line + 1}: write a comment that says what "
+                "the code should do, then run this action on it."
+            )
+    else:
+        subject = _subject(index, rng, request)
+
+    mode = spec.mode
+    first, last = subject.start.line, subject.end.line
+    base_indent = leading_whitespace(lines[first])
+    echo: tuple[str, ...] = ()
+    indent_first_line = True
+    if mode == ApplyMode.INSERT_BELOW:
+        target_at = Position(last + 1, 0) if last + 1 < len(lines) else Position(last, len(lines[last]))
+        target = Range(target_at, target_at)
+        echo = _echo_above(lines, first) + tuple(lines[first : last + 1])
+    elif mode == ApplyMode.INSERT_ABOVE:
+        target = Range(Position(first, 0), Position(first, 0))
+    elif mode == ApplyMode.REPLACE:
+        target = subject
+        indent_first_line = subject.start.character == 0
+        # the line above may be the def line a model repeats; never one equal to the selection's own start
+        echo = tuple(line for line in _echo_above(lines, first) if line.strip() != lines[first].strip())
+    else:
+        target = subject
+        base_indent = ""
+
+    context_target, scope_lines = subject, None
+    if spec.name == GENERATE_FROM_COMMENT and mode == ApplyMode.INSERT_BELOW:
+        # the comment is the instruction: show it at the end of the code before the insertion point
+        context_target, scope_lines = target, (first, last)
+    context = build_context(
+        index,
+        context_target,
+        language,
+        request.path,
+        settings.context,
+        diagnostics=request.diagnostics,
+        reserved_chars=reserved_chars(spec, instruction),
+        scope_lines=scope_lines,
+    )
+    messages = build_messages(spec, context, instruction)
+    return Plan(
+        request=request,
+        action=spec,
+        messages=messages,
+        target=target,
+        mode=mode,
+        completion=completion_request(spec, messages, context),
+        cleanup=CleanupTarget(
+            language_id=language,
+            base_indent=base_indent,
+            indentation=detect_indentation(lines),
+            echo=echo,
+            indent_first_line=indent_first_line,
+        ),
+        eol=detect_eol(request.text),
+        new_file_path=suggest_test_path(request.path, language) if mode == ApplyMode.NEW_FILE else None,
+        context=context,
+    )
+
+
+# --- finish -----------------------------------------------------------------------------------
+
+
+def line_streamer(plan: Plan) -> LineStreamer:
+    """A :class:`LineStreamer` that cleans this plan's answer line by line (live insertion)."""
+    return LineStreamer(plan.cleanup)
+
+
+def finish(plan: Plan, answer: str) -> Result:
+    """Clean ``answer`` and turn it into the plan's edit (or text for SHOW / NEW_FILE)."""
+    if plan.mode == ApplyMode.SHOW:
+        prose = clean_prose(answer)
+        warnings = () if prose else ("the model's answer was empty",)
+        return Result(plan.mode, prose, None, None, None, warnings)
+    lines = clean_code(answer, plan.cleanup)
+    if not lines:
+        return Result(
+            plan.mode, "", None, plan.new_file_path, None, ("the model's answer contained no code",)
+        )
+    code = plan.eol.join(lines)
+    if plan.mode == ApplyMode.NEW_FILE:
+        return Result(plan.mode, code + plan.eol, None, plan.new_file_path, None, ())
+    if plan.mode == ApplyMode.REPLACE:
+        new_text = code
+    elif plan.mode == ApplyMode.INSERT_BELOW and plan.target.start.character > 0:
+        new_text = plan.eol + code  # below the last line of a document without a final newline
+    else:
+        new_text = code + plan.eol
+    return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, ())
+
+
+async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | None = None) -> Result:
+    """Stream the plan through ``provider`` (``on_text`` sees each raw chunk) and :func:`finish` it."""
+    parts: list[str] = []
+    finish_reason: str | None = None
+    stream = provider.stream(plan.completion)
+    try:
+        async for delta in stream:
+            if delta.text:
+                parts.append(delta.text)
+                if on_text is not None:
+                    on_text(delta.text)
+            if delta.finish_reason:
+                finish_reason = delta.finish_reason
+    finally:
+        # close the provider's generator now (and its HTTP response), even when cancelled
+        aclose: Any = getattr(stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    result = finish(plan, "".join(parts))
+    warnings = result.warnings
+    if finish_reason == "length":
+        limit = plan.completion.max_tokens
+        warnings = (
+            f"the answer was cut at max_tokens ({limit}); the code may be incomplete: "
+            "raise max_tokens for this action or the provider",
+            *warnings,
+        )
+    return replace(result, finish_reason=finish_reason, warnings=warnings)
+
+
+# --- where tests go ---------------------------------------------------------------------------
+
+_DEFAULT_SUFFIX = {"python": ".py", "javascript": ".js", "typescript": ".ts", "go": ".go", "rust": ".rs"}
+
+
+def _root_of(parent: PurePath, marker: str) -> tuple[PurePath, tuple[str, ...]] | None:
+    """The folder holding ``marker`` (src, lib) and the parts below it, if the path has one."""
+    parts = parent.parts
+    if marker not in parts:
+        return None
+    at = len(parts) - 1 - parts[::-1].index(marker)
+    return PurePath(*parts[:at]) if at else PurePath(), parts[at + 1 :]
+
+
+def suggest_test_path(path: str | None, language_id: str) -> str:
+    """Where tests for ``path`` go by the language's convention (a suggestion, never checked on disk)."""
+    language = language_id.lower()
+    file = PurePath(path) if path else PurePath("untitled" + _DEFAULT_SUFFIX.get(language, ".txt"))
+    stem, suffix, parent = file.stem, file.suffix, file.parent
+    src = _root_of(parent, "src")
+    root = src[0] if src else (parent if parent.is_absolute() else PurePath())
+    if language == "python":
+        return str(root / "tests" / f"test_{stem}.py")
+    if language in ("javascript", "javascriptreact", "typescript", "typescriptreact"):
+        return str(parent / f"{stem}.test{suffix}")
+    if language == "go":
+        return str(parent / f"{stem}_test.go")
+    if language == "rust":
+        return str(root / "tests" / f"{stem}.rs")
+    if language in ("java", "kotlin", "scala"):
+        if src and src[1][:1] == ("main",):
+            return str(root / "src" / "test" / PurePath(*src[1][1:]) / f"{stem}Test{suffix}")
+        return str(parent / f"{stem}Test{suffix}")
+    if language == "ruby":
+        return str(root / "spec" / f"{stem}_spec.rb")
+    if language == "elixir":
+        lib = _root_of(parent, "lib")
+        base = lib[0] if lib else root
+        return str(base / "test" / f"{stem}_test.exs")
+    if language == "php":
+        return str(root / "tests" / f"{stem[:1].upper()}{stem[1:]}Test.php")
+    if language == "csharp":
+        return str(parent / f"{stem}Tests.cs")
+    return str(parent / f"test_{stem}{suffix}")
