@@ -1,0 +1,104 @@
+;;; driver.el --- drive Emacs + eglot through one codegen scenario in batch mode  -*- lexical-binding: t; -*-
+
+;; emacs -Q --batch -l driver.el
+;; Environment: CODEGEN_SCENARIO ("code-action": plain eglot, no plugin; "rewrite": clients/emacs
+;; codegen.el with an instruction typed at its prompt), CODEGEN_FILE, CODEGEN_RESULT (JSON written
+;; here: ok, error, text, messages), CODEGEN_SERVER_CMD (JSON list), CODEGEN_CLIENT_DIR,
+;; CODEGEN_INSTRUCTION.
+
+;;; Code:
+
+(require 'package)
+(add-to-list 'package-directory-list "/usr/share/emacs/site-lisp/elpa")
+(package-initialize)
+(require 'json)
+(require 'cl-lib)
+(require 'eglot)
+(require 'python)
+;; as in an interactive session (batch mode starts without it): the region is what is selected
+(transient-mark-mode 1)
+
+(defvar driver-messages nil "Every message shown, newest first.")
+(advice-add 'message :before
+            (lambda (format-string &rest args)
+              (when format-string
+                (push (apply #'format-message format-string args) driver-messages))))
+
+(defvar driver-timeout 30)
+
+(defun driver-wait (what predicate)
+  "Process events until PREDICATE holds, or fail naming WHAT."
+  (let ((deadline (+ (float-time) driver-timeout)))
+    (while (and (not (funcall predicate)) (< (float-time) deadline))
+      (accept-process-output nil 0.05))
+    (unless (funcall predicate)
+      (error "Timed out waiting for %s" what))))
+
+(defun driver-run (scenario file)
+  (let ((server-cmd (append (json-read-from-string (getenv "CODEGEN_SERVER_CMD")) nil)))
+    (setq eglot-confirm-server-initiated-edits nil)
+    (if (equal scenario "code-action")
+        ;; the README's "no plugin" configuration
+        (add-to-list 'eglot-server-programs (cons '(python-mode) server-cmd))
+      (add-to-list 'load-path (getenv "CODEGEN_CLIENT_DIR"))
+      (require 'codegen)
+      (setq codegen-server-command server-cmd)
+      (codegen-eglot-setup '(python-mode)))
+    (find-file file)
+    (python-mode)
+    (apply #'eglot (eglot--guess-contact))
+    (driver-wait "eglot to connect" #'eglot-current-server)
+    (let ((tick (buffer-modified-tick)))
+      (cond
+       ((equal scenario "code-action")
+        ;; M-x eglot-code-actions on the comment, picking the Codegen action from the menu
+        (goto-char (point-min))
+        (forward-char 3)
+        ;; invoked from the keyboard (not a mouse menu), so eglot asks with completing-read
+        (cl-letf* ((last-nonmenu-event ?\r)
+                   ((symbol-function 'completing-read)
+                   (lambda (_prompt collection &rest _)
+                     (or (cl-find-if (lambda (title) (string-prefix-p "Codegen: Generate" title))
+                                     (mapcar (lambda (c) (if (consp c) (car c) c)) collection))
+                         (error "No Codegen action offered: %S" collection)))))
+          (eglot-code-actions (point) (point) nil t)))
+       ((equal scenario "rewrite")
+        ;; select the first two lines, M-x codegen-rewrite, type the instruction
+        (goto-char (point-min))
+        (push-mark (point) t t)
+        (forward-line 2)
+        (activate-mark)
+        (cl-letf (((symbol-function 'read-string)
+                   (lambda (prompt &rest _)
+                     (push prompt driver-messages)
+                     (getenv "CODEGEN_INSTRUCTION"))))
+          (call-interactively #'codegen-rewrite)))
+       (t (error "Unknown scenario %s" scenario)))
+      (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
+      ;; let a second, unexpected edit show up
+      (accept-process-output nil 0.5))))
+
+(let* ((scenario (getenv "CODEGEN_SCENARIO"))
+       (file (getenv "CODEGEN_FILE"))
+       (result (list (cons 'scenario scenario) (cons 'ok :json-false)))
+       (text nil))
+  (condition-case err
+      (progn
+        (driver-run scenario file)
+        (setf (alist-get 'ok result) t))
+    (error (setf (alist-get 'error result) (error-message-string err))))
+  (let ((buffer (find-buffer-visiting file)))
+    (when buffer
+      (with-current-buffer buffer
+        (setq text (buffer-substring-no-properties (point-min) (point-max)))
+        (let ((server (eglot-current-server)))
+          (when server
+            (ignore-errors (eglot-shutdown server)))))))
+  (setq result (append (list (cons 'text text)
+                             (cons 'messages (vconcat (reverse driver-messages))))
+                       result))
+  (with-temp-file (getenv "CODEGEN_RESULT")
+    (insert (json-encode result)))
+  (kill-emacs 0))
+
+;;; driver.el ends here

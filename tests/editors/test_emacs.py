@@ -1,0 +1,78 @@
+"""Emacs 28 + eglot in batch mode against the real server: a code action picked from
+`eglot-code-actions` with no plugin, and clients/emacs codegen.el's rewrite with an instruction."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
+
+from loopback import LoopbackServer, chat_reply
+
+pytestmark = pytest.mark.editor
+
+EMACS = find_program("emacs")
+DRIVER = Path(__file__).parent / "emacs" / "driver.el"
+EGLOT = Path("/usr/share/emacs/site-lisp/elpa")
+
+if EMACS is None:
+    pytest.skip(f"Emacs is not installed ({INSTALL_HINT})", allow_module_level=True)
+if not any(EGLOT.glob("eglot-*")):
+    pytest.skip(f"eglot (Debian elpa-eglot) is not installed ({INSTALL_HINT})", allow_module_level=True)
+
+
+def run_emacs(scenario: str, source: Path, home: Path, loopback: LoopbackServer, **env: str) -> dict:
+    result_path = home / "result.json"
+    extra = {
+        "CODEGEN_SCENARIO": scenario,
+        "CODEGEN_FILE": str(source),
+        "CODEGEN_RESULT": str(result_path),
+        "CODEGEN_SERVER_CMD": json.dumps(server_command()),
+        "CODEGEN_CLIENT_DIR": str(CLIENTS / "emacs"),
+        **env,
+    }
+    proc = subprocess.run(
+        [EMACS, "-Q", "--batch", "-l", str(DRIVER)],
+        env=editor_env(home, loopback, extra),
+        cwd=source.parent,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        stdin=subprocess.DEVNULL,
+    )
+    detail = f"emacs exit {proc.returncode}\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-6000:]}"
+    assert result_path.exists(), detail
+    result = json.loads(result_path.read_text())
+    assert result["ok"] is True, f"{result.get('error')}\n{detail}"
+    return result
+
+
+def test_code_action_with_plain_eglot(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "square.py"
+    source.write_text("# square(x): return x times x\n\nprint(square(3))\n")
+    loopback.script(chat_reply("def square(x):\n", "    return x * x\n"))
+
+    result = run_emacs("code-action", source, editor_home, loopback)
+
+    assert (
+        result["text"]
+        == "# square(x): return x times x\ndef square(x):\n    return x * x\n\nprint(square(3))\n"
+    )
+    assert "square(x)" in request_text(loopback)
+
+
+def test_rewrite_with_instruction(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "evens.py"
+    source.write_text("def evens(xs):\n    return [x for x in xs if x % 2 == 0]\n\nprint(evens([1, 2]))\n")
+    loopback.script(chat_reply("def evens(xs):\n", "    return list(filter(lambda x: x % 2 == 0, xs))\n"))
+
+    result = run_emacs("rewrite", source, editor_home, loopback, CODEGEN_INSTRUCTION="use filter")
+
+    assert "Rewrite instruction: " in result["messages"]
+    assert "use filter" in request_text(loopback)
+    assert result["text"] == (
+        "def evens(xs):\n    return list(filter(lambda x: x % 2 == 0, xs))\n\nprint(evens([1, 2]))\n"
+    )
