@@ -19,6 +19,7 @@ import asyncio
 import email.utils
 import json
 import os
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -430,19 +431,27 @@ def _error_detail(raw: bytes) -> str:
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
+    return any(
+        isinstance(cause, ssl.SSLError) for cause in _causes(exc)
+    ) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
     seen: BaseException | None = exc
-    for _ in range(8):
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError):
-            return True
+    while seen is not None and len(chain) < 8 and seen not in chain:
+        chain.append(seen)
         seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "SSL" in type(exc).__name__
+    return chain
 
 
 def _reason(exc: BaseException) -> str:
-    """A short cause for a transport error; httpx's message is often just the errno text."""
+    """A short cause for a transport error: httpx often says only "All connection attempts
+    failed", while the useful errno sits further down the exception chain."""
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "the host name could not be resolved"
     text = str(exc).strip()
-    if "Connection refused" in text or "Errno 111" in text:
-        return "connection refused"
     return text or type(exc).__name__
