@@ -1,0 +1,75 @@
+"""``codegen.cancel`` and ``codegen.checkProvider``; ``codegen.generate`` lives in generation.py.
+
+``codegen.cancel`` takes nothing (every job), a job id (as returned by ``codegen.generate`` and
+used as the progress token), a document URI, or an object ``{jobId?, uri?}``, and answers with
+the ids it cancelled. ``codegen.checkProvider`` sends one tiny request through the provider chain
+the settings select and reports the outcome as a message, the same check the CLI's ``check``
+runs; its answer carries the same text.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+
+from codegen_lsp.core.types import CompletionRequest, Message
+from codegen_lsp.errors import CodegenError
+from codegen_lsp.lsp.generation import NO_PROVIDER
+
+if TYPE_CHECKING:
+    from codegen_lsp.lsp.server import CodegenServer
+
+
+def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
+    job_id: str | None = None
+    uri: str | None = None
+    if isinstance(target, Mapping):
+        job_id = target.get("jobId") or target.get("id")
+        uri = target.get("uri")
+    elif isinstance(target, str):
+        if ls.jobs.get(target) is not None:
+            job_id = target
+        else:
+            uri = target
+    cancelled = ls.jobs.cancel(job_id=job_id, uri=uri, reason="cancelled by codegen.cancel")
+    return {"cancelled": cancelled}
+
+
+async def check_provider(ls: CodegenServer) -> dict[str, Any]:
+    from codegen_lsp.providers.factory import build_chain
+
+    settings = ls.settings
+    if settings.provider is None:
+        ls.error(NO_PROVIDER)
+        return {"ok": False, "message": NO_PROVIDER}
+    request = CompletionRequest(
+        messages=(Message("user", "Reply with the single word OK."),), max_tokens=8, temperature=0
+    )
+    started = time.monotonic()
+    first: float | None = None
+    answer = ""
+    try:
+        provider = build_chain(settings)
+        try:
+            async for delta in provider.stream(request):
+                if delta.text and first is None:
+                    first = time.monotonic() - started
+                answer += delta.text
+        finally:
+            await provider.aclose()
+    except CodegenError as exc:
+        message = f"Codegen: provider {settings.provider} failed: {exc}"
+        ls.error(message, details=type(exc).__name__)
+        return {"ok": False, "message": message}
+    total = time.monotonic() - started
+    ttft = f"first token after {first:.2f}s" if first is not None else "no content"
+    message = (
+        f"Codegen: provider {settings.provider} ({provider.model}) works: {ttft}, done in {total:.2f}s, "
+        f"answer {answer.strip()[:40]!r}."
+    )
+    ls.show(lsp.MessageType.Info, message)
+    ls.log(message)
+    return {"ok": True, "message": message}

@@ -1,0 +1,93 @@
+"""The server's own copy of every open document, kept in the LSP's line model.
+
+pygls keeps documents too, but applies changes with ``str.splitlines`` lines (see
+:mod:`codegen_lsp.lsp.positions`), so a file with a form feed drifts from the editor's copy.
+This store applies each ``didChange`` exactly as the protocol defines it, turns every content
+change into a code-point :class:`~codegen_lsp.core.tracking.Change` against the text it applied
+to, and hands those changes, with the texts before and after, to whoever listens (the jobs that
+must follow their target). A line index is built lazily, once per version, so typing into a
+large file costs one string splice per change and listing code actions one index per version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lsprotocol import types as lsp
+
+from codegen_lsp.core.tracking import Change, change_between
+from codegen_lsp.lsp.positions import LineIndex, from_client_range
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedChange:
+    """One content change as it happened: ``before`` + ``change`` gives ``after``."""
+
+    change: Change
+    before: str
+    after: str
+    version: int
+
+
+Listener = Callable[[str, AppliedChange], None]
+
+
+class Document:
+    __slots__ = ("_index", "language_id", "text", "uri", "version")
+
+    def __init__(self, uri: str, text: str, version: int, language_id: str) -> None:
+        self.uri = uri
+        self.text = text
+        self.version = version
+        self.language_id = language_id
+        self._index: LineIndex | None = None
+
+    @property
+    def index(self) -> LineIndex:
+        if self._index is None or self._index.text is not self.text:
+            self._index = LineIndex(self.text)
+        return self._index
+
+
+class DocumentStore:
+    def __init__(self) -> None:
+        self._documents: dict[str, Document] = {}
+        self._listeners: list[Listener] = []
+        #: the negotiated position encoding, set once the server knows it
+        self.encoding: str | None = None
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def get(self, uri: str) -> Document | None:
+        return self._documents.get(uri)
+
+    def open(self, item: lsp.TextDocumentItem) -> Document:
+        document = Document(item.uri, item.text, item.version, item.language_id)
+        self._documents[item.uri] = document
+        return document
+
+    def close(self, uri: str) -> None:
+        self._documents.pop(uri, None)
+
+    def change(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        document = self._documents.get(params.text_document.uri)
+        if document is None:
+            return
+        for event in params.content_changes:
+            before = document.text
+            if isinstance(event, lsp.TextDocumentContentChangePartial):
+                index = document.index
+                rng = from_client_range(index, event.range, self.encoding)
+                start, end = index.offset(rng.start), index.offset(rng.end)
+                after = before[:start] + event.text + before[end:]
+                change = Change(rng, event.text)
+            else:
+                after = event.text
+                change = change_between(before, after)
+            document.text = after
+            applied = AppliedChange(change, before, after, params.text_document.version)
+            for listener in self._listeners:
+                listener(document.uri, applied)
+        document.version = params.text_document.version

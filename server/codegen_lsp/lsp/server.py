@@ -1,0 +1,179 @@
+"""The language server: pygls wiring, server state, and ``run_server`` for ``codegen-lsp serve``.
+
+Handlers stay thin: they keep the document store current, resolve settings when the editor's
+options arrive, list code actions, and hand commands to :mod:`codegen_lsp.lsp.generation` and
+:mod:`codegen_lsp.lsp.commands`. Importing this module must stay cheap (start-up time is
+measured): httpx, tree-sitter and the providers are imported by the first generation, not here.
+Nothing but protocol goes to stdout; logs go to stderr or ``--log-file``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from codegen_lsp import __version__
+from codegen_lsp.core.settings import Settings
+from codegen_lsp.lsp import actions, commands, generation, options
+from codegen_lsp.lsp.documents import DocumentStore
+from codegen_lsp.lsp.edits import EditSupport
+from codegen_lsp.lsp.jobs import JobManager
+
+log = logging.getLogger(__name__)
+
+#: how long shutdown waits for jobs to close their streams and undo live edits
+SHUTDOWN_GRACE = 1.0
+
+
+class CodegenServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("codegen-lsp", __version__)
+        self.documents = DocumentStore()
+        self.jobs = JobManager()
+        self.documents.subscribe(self.jobs.on_change)
+        self.settings = Settings()
+        self.root: Path | None = None
+        self.init_options: dict[str, Any] = {}
+        self.section: dict[str, Any] = {}
+        self.edit_support = EditSupport(document_changes=False, create_files=False)
+
+    # messages: one place, so tests and users see the same texts
+
+    def show(self, kind: lsp.MessageType, message: str) -> None:
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+    def log(self, message: str, kind: lsp.MessageType = lsp.MessageType.Log) -> None:
+        log.info("%s", message)
+        self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
+
+    def warn(self, message: str) -> None:
+        self.show(lsp.MessageType.Warning, message)
+        self.log(message, lsp.MessageType.Warning)
+
+    def error(self, message: str, *, details: str | None = None) -> None:
+        self.show(lsp.MessageType.Error, message)
+        self.log(details or message, lsp.MessageType.Error)
+
+    def resolve_settings(self, *, announce: bool) -> None:
+        resolution = options.resolve_settings(self.root, self.init_options, self.section)
+        self.settings = resolution.settings
+        if announce:
+            for warning in resolution.warnings:
+                self.warn(f"Codegen: invalid settings, defaults kept. {warning}")
+
+    async def pull_configuration(self) -> None:
+        workspace = self.client_capabilities.workspace
+        if not (workspace and workspace.configuration):
+            return
+        try:
+            sections = await self.workspace_configuration_async(
+                lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section=options.SECTION)])
+            )
+        except Exception:
+            log.warning("workspace/configuration failed", exc_info=True)
+            return
+        self.section = options.section_of(sections[0] if sections else None)
+
+
+def create_server() -> CodegenServer:
+    server = CodegenServer()
+
+    @server.feature(lsp.INITIALIZE)
+    def initialize(ls: CodegenServer, params: lsp.InitializeParams) -> None:
+        ls.documents.encoding = ls.workspace.position_encoding
+        ls.edit_support = EditSupport.of(params.capabilities)
+        root = params.root_uri or (params.workspace_folders[0].uri if params.workspace_folders else None)
+        path = to_fs_path(root) if root else params.root_path
+        ls.root = Path(path) if path else None
+        ls.init_options = options.section_of(params.initialization_options)
+        ls.resolve_settings(announce=False)
+
+    @server.feature(lsp.INITIALIZED)
+    async def initialized(ls: CodegenServer, params: lsp.InitializedParams) -> None:
+        await ls.pull_configuration()
+        ls.resolve_settings(announce=True)
+
+    @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(ls: CodegenServer, params: lsp.DidChangeConfigurationParams) -> None:
+        pushed = params.settings
+        if isinstance(pushed, dict) and options.SECTION in pushed:
+            ls.section = options.section_of(pushed)
+        else:
+            await ls.pull_configuration()
+        ls.resolve_settings(announce=True)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: CodegenServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.documents.open(params.text_document)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: CodegenServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.documents.change(params)
+
+    @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: CodegenServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.jobs.cancel(uri=params.text_document.uri, reason="the document was closed")
+        ls.documents.close(params.text_document.uri)
+
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=actions.KINDS, resolve_provider=False),
+    )
+    def code_action(ls: CodegenServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        document = ls.documents.get(params.text_document.uri)
+        if document is None:
+            return None
+        return actions.code_actions(
+            document, params, ls.settings, ls.documents.encoding, ls.protocol._converter
+        )
+
+    @server.command(actions.COMMAND_GENERATE)
+    async def generate(ls: CodegenServer, argument: Any = None) -> dict[str, Any]:
+        return await generation.generate(ls, argument)
+
+    @server.command(actions.COMMAND_CANCEL)
+    def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
+        return commands.cancel(ls, target)
+
+    @server.command(actions.COMMAND_CHECK)
+    async def check_provider(ls: CodegenServer) -> dict[str, Any]:
+        return await commands.check_provider(ls)
+
+    @server.feature(lsp.SHUTDOWN)
+    async def shutdown(ls: CodegenServer, params: None) -> None:
+        await ls.jobs.shutdown(SHUTDOWN_GRACE)
+
+    return server
+
+
+def _configure_logging(log_file: str | None, log_level: str) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(log_level.upper())
+    # pygls logs every message at debug/info; keep it quieter than our own lines.
+    logging.getLogger("pygls").setLevel(max(logging.WARNING, root.level))
+
+
+def run_server(*, tcp: str | None = None, log_file: str | None = None, log_level: str = "info") -> int:
+    """Serve over stdio, or on ``HOST:PORT`` with ``tcp``; returns the exit status."""
+    _configure_logging(log_file, log_level)
+    server = create_server()
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        if not port.isdigit():
+            print(f"codegen-lsp: --tcp wants HOST:PORT, got {tcp!r}", file=sys.stderr)
+            return 2
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
