@@ -151,7 +151,7 @@ async def test_async_early_exit_closes_the_stream(loopback: LoopbackServer) -> N
     chunks = acreate_completion("m", MESSAGES, base_url=loopback.base_url)
     async for _ in chunks:
         break
-    await chunks.aclose()  # type: ignore[attr-defined]
+    await chunks.aclose()
     assert await loopback.async_wait_disconnected(1)
 
 

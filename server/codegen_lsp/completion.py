@@ -25,7 +25,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Coroutine, Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -63,7 +63,7 @@ def create_completion(
     messages: Sequence[MessageLike],
     stream: bool = True,
     **kwargs: Any,
-) -> Iterator[str]:
+) -> Generator[str, None, None]:
     """Yield the answer's text chunks as they arrive (``stream=False``: the whole text, once).
 
     ``model`` may be None for the provider's default. Keyword arguments: ``temperature``,
@@ -83,7 +83,7 @@ async def acreate_completion(
     messages: Sequence[MessageLike],
     stream: bool = True,
     **kwargs: Any,
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """The async twin of :func:`create_completion` (an async generator of text chunks)."""
     prepared = _prepare(model, messages, kwargs)
     async for chunk in _chunks(prepared, stream):
@@ -227,7 +227,7 @@ async def _chunks(prepared: _Prepared, stream: bool) -> AsyncGenerator[str, None
         await provider.aclose()
 
 
-def _sync_chunks(prepared: _Prepared, stream: bool) -> Iterator[str]:
+def _sync_chunks(prepared: _Prepared, stream: bool) -> Generator[str, None, None]:
     runner = _LoopThread()
     chunks = _chunks(prepared, stream)
     try:
