@@ -1,0 +1,86 @@
+"""``codegen-lsp generate`` end to end with a real model: embedded in-process, and via llama_cpp.server.
+
+The CLI runs as a subprocess (``python -m codegen_lsp``) in a temporary project whose
+``.codegen-lsp.toml`` picks the provider, sets temperature 0 and caps the answer, so the run is
+deterministic and short. What we check is what a user sees: code lands right below the comment,
+the rest of the file is untouched, and no markdown fence or prose gets into the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.model
+
+BEFORE = "import math\n\n# Return the area of a circle of radius r.\n"
+AFTER = "\nprint(area(2.0))\n"
+
+LOCAL_CONFIG = """\
+provider = "local"
+
+[providers.local]
+type = "local"
+temperature = 0.0
+
+[actions.generate_from_comment]
+max_tokens = 200
+"""
+
+SERVER_CONFIG = """\
+provider = "llamacpp"
+
+[providers.llamacpp]
+base_url = "{base_url}"
+model = "smollm2"
+temperature = 0.0
+
+[actions.generate_from_comment]
+max_tokens = 200
+"""
+
+
+def generate(project: Path, config: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    (project / ".codegen-lsp.toml").write_text(config, encoding="utf-8")
+    source = project / "shapes.py"
+    source.write_text(BEFORE + AFTER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_")}
+    env.update(HOME=str(project), XDG_CONFIG_HOME=str(project / "xdg"), NO_PROXY="127.0.0.1")
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen_lsp", "generate", str(source), "--line", "3", "--write", "--quiet"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    return done, source.read_text(encoding="utf-8")
+
+
+def assert_clean_insertion(text: str) -> None:
+    assert text.startswith(BEFORE), "the lines up to the comment must be untouched"
+    assert text.endswith(AFTER), "the code after the comment must be untouched"
+    inserted = text[len(BEFORE) : len(text) - len(AFTER)]
+    assert inserted.strip(), "no code was inserted"
+    assert "```" not in inserted
+    # Prose or a stray fence would not parse; the whole file must still be Python.
+    ast.parse(text)
+    assert any(line.startswith(("def ", "return", "    ")) for line in inserted.splitlines()), inserted
+
+
+def test_cli_generates_with_the_embedded_model(tmp_path: Path, gguf_path: Path) -> None:
+    done, text = generate(tmp_path, LOCAL_CONFIG)
+    assert done.returncode == 0, done.stderr
+    assert_clean_insertion(text)
+
+
+def test_cli_generates_through_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:
+    done, text = generate(tmp_path, SERVER_CONFIG.format(base_url=llama_server))
+    assert done.returncode == 0, done.stderr
+    assert_clean_insertion(text)
