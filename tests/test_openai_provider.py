@@ -13,7 +13,7 @@ import contextlib
 import email.utils
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from codegen_lsp.core.types import CompletionRequest, Delta, Message
 from codegen_lsp.errors import (
     AuthError,
     ConnectionFailed,
+    ConnectTimeout,
     FirstTokenTimeout,
     IdleTimeout,
     NotFoundError,
@@ -454,3 +455,33 @@ async def test_the_key_never_leaks(loopback: LoopbackServer) -> None:
         assert KEY not in repr(caught.value.args)
     assert KEY not in repr(provider)
     assert KEY not in repr(provider.settings)
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose accept queue is full: the kernel drops further SYNs, so connecting hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(8):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
+async def test_connect_timeout(unanswered_port: int) -> None:
+    timeouts = Timeouts(connect=0.3, first_token=5, idle=5)
+    provider = OpenAIProvider(settings(f"http://127.0.0.1:{unanswered_port}/v1", timeouts=timeouts))
+    started = time.monotonic()
+    with pytest.raises(ConnectTimeout) as caught:
+        await run(provider)
+    assert time.monotonic() - started < 2
+    assert "within 0.3 s (connect timeout)" in str(caught.value)
+    assert caught.value.retryable
