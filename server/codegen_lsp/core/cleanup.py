@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codegen_lsp.core.text import Indentation, detect_indentation, split_lines
+from codegen_lsp.core.text import Indentation, split_lines
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -26,6 +26,7 @@ _FENCE_CLOSE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*$")
 # "Sure! ```python" — a fence opened at the end of a prose line
 _FENCE_OPEN_INLINE = re.compile(r"(?:^|\s)(?P<fence>`{3,})(?P<tag>[\w+#.\-]*)\s*$")
 _TAB_COLUMNS = 4
+_MIN_STEP = 2
 
 # Tags that name the same language as an LSP language id.
 _TAG_ALIASES = {
@@ -137,8 +138,12 @@ def extract_code(text: str, language_id: str = "plaintext") -> str:
     lone untagged fence after code (the model forgot the opening one) ends the code.
     """
     lines = split_lines(text)
-    fence_lines = [i for i, line in enumerate(lines) if _FENCE_CLOSE.match(line) or _FENCE_OPEN.match(line)]
-    if not fence_lines and not any(_FENCE_OPEN_INLINE.search(line) for line in lines):
+    fence_lines = [
+        i
+        for i, line in enumerate(lines)
+        if _FENCE_CLOSE.match(line) or _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
+    ]
+    if not fence_lines:
         return text
     if fence_lines and len(fence_lines) % 2 == 1 and _FENCE_CLOSE.match(lines[fence_lines[0]]):
         head = lines[: fence_lines[0]]
@@ -230,12 +235,25 @@ def _drop_columns(whitespace: str, columns: int) -> str:
     return whitespace[index:]
 
 
-def _source_width(lines: Sequence[str]) -> int | None:
-    """Columns per level in the answer: tabs count as 4 columns, like :func:`_columns`."""
-    detected = detect_indentation([line for line in lines if line.strip()])
-    if detected is None:
-        return None
-    return _TAB_COLUMNS if detected.uses_tabs else detected.width
+def _opens_continuation(line: str) -> bool:
+    """Whether the next line continues this one inside ( or [ (its indentation is alignment)."""
+    return line.count("(") + line.count("[") > line.count(")") + line.count("]")
+
+
+def _source_width(lines: Sequence[str], base_column: int) -> int | None:
+    """Columns per level in the answer: its smallest indentation step of two columns or more.
+
+    Lines continuing an open ( or [ are alignment, not levels, and are not counted; one-column
+    steps are doc-comment stars (`` * ``) and stay as plain spaces.
+    """
+    steps = []
+    previous = ""
+    for line in lines:
+        step = _split_indent(line)[0] - base_column
+        if step >= _MIN_STEP and not _opens_continuation(previous):
+            steps.append(step)
+        previous = line
+    return min(steps, default=None)
 
 
 def reindent(lines: Sequence[str], target: CleanupTarget) -> list[str]:
@@ -243,9 +261,8 @@ def reindent(lines: Sequence[str], target: CleanupTarget) -> list[str]:
     nonblank = [line for line in lines if line.strip()]
     if not nonblank:
         return []
-    rest = nonblank if target.indent_first_line else nonblank[1:]
-    base_column = min((_split_indent(line)[0] for line in rest), default=0)
-    mapper = _Reindenter(target, base_column, _source_width(nonblank))
+    base_column = min(_split_indent(line)[0] for line in nonblank)
+    mapper = _Reindenter(target, base_column, _source_width(nonblank, base_column))
     return [mapper.line(line) for line in lines]
 
 
@@ -285,7 +302,7 @@ class LineStreamer:
     shows up within ``hold_lines`` non-blank lines, the answer is taken to be bare code. The
     first closing fence ends the code: :attr:`done` turns true and later text is ignored, so the
     caller may stop the generation there. The indentation base is the first emitted line's and
-    the answer's unit is its first indentation step; on ordinary answers this gives exactly the
+    the answer's unit is its first indented line's step; on ordinary answers this gives exactly the
     batch result. Lines come back without line endings; call :meth:`flush` at the end.
     """
 
@@ -303,7 +320,7 @@ class LineStreamer:
         self._blanks = 0
         self._base_column = 0
         self._width: int | None = None
-        self._previous_column: int | None = None
+        self._previous = ""
         self._reindenter: _Reindenter | None = None
 
     def feed(self, chunk: str) -> list[str]:
@@ -410,12 +427,15 @@ class LineStreamer:
         if self._reindenter is None:
             self._base_column = column
             self._reindenter = _Reindenter(self.target, column, None)
-        elif self._width is None and self._previous_column is not None:
-            step = column - self._previous_column
-            if 2 <= step <= 8:
-                self._width = _TAB_COLUMNS if line.startswith("\t") else step
-                self._reindenter.source_width = self._width
-        self._previous_column = column
+        elif (
+            self._width is None
+            and column - self._base_column >= _MIN_STEP
+            and not _opens_continuation(self._previous)
+        ):
+            # the first indented line sets the answer's unit (the batch takes the smallest step)
+            self._width = column - self._base_column
+            self._reindenter.source_width = self._width
+        self._previous = line
         out.extend([""] * self._blanks)
         self._blanks = 0
         out.append(self._reindenter.line(line))
