@@ -485,3 +485,17 @@ async def test_connect_timeout(unanswered_port: int) -> None:
     assert time.monotonic() - started < 2
     assert "within 0.3 s (connect timeout)" in str(caught.value)
     assert caught.value.retryable
+
+
+async def test_cancelling_while_the_model_is_still_silent_closes_the_connection(
+    loopback: LoopbackServer,
+) -> None:
+    # the usual case with a slow local model: cancelled during prompt processing, before any header
+    loopback.script(chat_reply("never", delay=5))
+    provider = OpenAIProvider(settings(loopback.base_url))
+    task = asyncio.create_task(run(provider))
+    assert await asyncio.to_thread(loopback.wait_requests, 1, 2)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert await loopback.async_wait_disconnected(1)
