@@ -32,6 +32,7 @@ from loopback import LoopbackServer
 PROFILES = [
     pytest.param("visual_studio_code", id="vscode-utf16"),
     pytest.param("neovim@0.11", id="neovim-utf8"),
+    pytest.param("emacs", id="emacs-utf32"),
 ]
 
 _EOL = re.compile(r"\r\n|\r|\n")
@@ -82,6 +83,9 @@ class Editor:
         self.root = root
         self.loopback = loopback
         self.encoding = "utf-16"
+        #: what the profile announces (set at initialize)
+        self.document_changes = False
+        self.create_files = False
         self.texts: dict[str, str] = {}
         self.versions: dict[str, int] = {}
         self.created: dict[str, str] = {}
@@ -310,7 +314,13 @@ async def editor_client(
         )
     )
     encoding = result.capabilities.position_encoding or "utf-16"
-    lsp_client.editor.encoding = getattr(encoding, "value", encoding)  # type: ignore[attr-defined]
+    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+    editor.encoding = getattr(encoding, "value", encoding)
+    workspace_edit = capabilities.workspace.workspace_edit if capabilities.workspace else None
+    editor.document_changes = bool(workspace_edit and workspace_edit.document_changes)
+    editor.create_files = editor.document_changes and lsp.ResourceOperationKind.Create in (
+        (workspace_edit.resource_operations if workspace_edit else None) or ()
+    )  # type: ignore[attr-defined]
     yield
     await lsp_client.shutdown_session()
 
@@ -321,3 +331,4 @@ def editor(editor_client: LanguageClient) -> Iterator[Editor]:
     ed.reset()
     yield ed
     ed.before_apply = None
+    assert ed.loopback.pending == 0, "a scripted reply was not used"

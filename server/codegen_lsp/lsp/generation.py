@@ -399,41 +399,29 @@ class LiveInsertion:
     """
 
     def __init__(self, ls: CodegenServer, job: Job, plan: Plan) -> None:
+        from codegen_lsp.core import pipeline
+
         self.ls = ls
         self.job = job
         point = plan.target.start
         self.region = Range(point, point)
         self.shown = ""
-        self.raw = ""
+        self._streamer = pipeline.line_streamer(plan)
+        self._ready = ""
         self.broken: str | None = None
         self._expected: tuple[str, str] | None = None  # (text after our edit, inserted text)
         self._echoed = asyncio.Event()
         self._wake = asyncio.Event()
         self._stopping = False
-        self._eol = _eol_of(ls, job.uri)
+        self._eol = plan.eol
         self._pump = asyncio.ensure_future(self._run())
         job.on_change = self._on_change
 
     def feed(self, text: str) -> None:
-        self.raw += text
-        if "\n" in text:
+        lines = self._streamer.feed(text)
+        if lines:
+            self._ready += "".join(line + self._eol for line in lines)
             self._wake.set()
-
-    def _displayable(self) -> str:
-        complete = self.raw[: self.raw.rfind("\n") + 1]
-        lines: list[str] = []
-        thinking = False
-        for line in complete.split("\n")[:-1]:
-            stripped = line.strip()
-            if stripped.startswith("<think>"):
-                thinking = True
-            if thinking:
-                thinking = "</think>" not in stripped
-                continue
-            if stripped.startswith("```"):
-                continue
-            lines.append(line.rstrip("\r") + self._eol)
-        return "".join(lines)
 
     def _on_change(self, applied: AppliedChange) -> None:
         if self._expected is not None and applied.after == self._expected[0]:
@@ -454,7 +442,7 @@ class LiveInsertion:
         while not self.broken:
             await self._wake.wait()
             self._wake.clear()
-            pending = self._displayable()[len(self.shown) :]
+            pending = self._ready[len(self.shown) :]
             if pending:
                 await self._insert(pending)
             elif self._stopping:
@@ -536,10 +524,3 @@ class LiveInsertion:
                 lsp.ApplyWorkspaceEditParams(edit=workspace_edit, label=f"{self.job.title} (undo)")
             )
         self.shown = ""
-
-
-def _eol_of(ls: CodegenServer, uri: str) -> str:
-    document = ls.documents.get(uri)
-    text = document.text if document else ""
-    position = text.find("\n")
-    return "\r\n" if position > 0 and text[position - 1] == "\r" else "\n"

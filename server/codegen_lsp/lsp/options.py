@@ -5,8 +5,8 @@ Options arrive as ``initializationOptions`` (either the settings themselves or w
 ``initialized`` and again on every ``didChangeConfiguration``. Both use the keys of the TOML files
 (camelCase or snake_case); the section wins over the initialization options, and both win over
 the files and environment that :func:`codegen_lsp.core.config.resolve` reads. Invalid editor
-options produce a warning and the settings without them; invalid files as well produce a second
-warning and plain defaults: the server keeps serving either way.
+options produce a warning and the settings without the offending layer (the section first, then the
+initialization options); invalid files as well produce plain defaults: the server keeps serving.
 """
 
 from __future__ import annotations
@@ -61,18 +61,21 @@ def resolve_settings(
     """Settings from files, environment and editor options, falling back layer by layer."""
     from codegen_lsp.core import config
 
-    overrides = merge(init_options, section)
     warnings: list[str] = []
-    try:
-        return Resolution(
-            config.resolve(root, environ=environ, overrides=overrides or None, overrides_source=SOURCE)
-        )
-    except ConfigError as exc:
-        if not overrides:
-            return Resolution(Settings(), (str(exc),))
-        warnings.append(str(exc))
-    try:
-        return Resolution(config.resolve(root, environ=environ), tuple(warnings))
-    except ConfigError as exc:
-        warnings.append(str(exc))
-        return Resolution(Settings(), tuple(warnings))
+    # Drop the newest layer first: a bad workspace/configuration must not lose a good
+    # initializationOptions (and with it, say, the base URL the editor was started with).
+    candidates = [merge(init_options, section), dict(init_options), {}]
+    tried: list[dict[str, Any]] = []
+    for overrides in candidates:
+        if overrides in tried:
+            continue
+        tried.append(overrides)
+        try:
+            settings = config.resolve(
+                root, environ=environ, overrides=overrides or None, overrides_source=SOURCE
+            )
+        except ConfigError as exc:
+            warnings.append(str(exc))
+            continue
+        return Resolution(settings, tuple(warnings))
+    return Resolution(Settings(), tuple(warnings))

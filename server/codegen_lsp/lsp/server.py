@@ -138,8 +138,9 @@ def create_server() -> CodegenServer:
         return await generation.generate(ls, argument)
 
     @server.command(actions.COMMAND_CANCEL)
-    def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
-        return commands.cancel(ls, target)
+    def cancel(ls: CodegenServer, *targets: Any) -> dict[str, Any]:
+        # Variadic: pygls insists on an exact argument count, and "cancel all" sends none.
+        return commands.cancel(ls, targets[0] if targets else None)
 
     @server.command(actions.COMMAND_CHECK)
     async def check_provider(ls: CodegenServer) -> dict[str, Any]:
