@@ -236,7 +236,13 @@ def _drop_columns(whitespace: str, columns: int) -> str:
 
 
 def _opens_continuation(line: str) -> bool:
-    """Whether the next line continues this one inside ( or [ (its indentation is alignment)."""
+    """Whether the next line continues this one inside ( or [ (its indentation is alignment).
+
+    A line ending in a block opener (``{``, ``:``) opens a body, whatever brackets are open:
+    ``test("x", () => {`` is followed by one level, not by alignment.
+    """
+    if line.rstrip().endswith(("{", ":")):
+        return False
     return line.count("(") + line.count("[") > line.count(")") + line.count("]")
 
 

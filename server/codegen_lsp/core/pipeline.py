@@ -47,6 +47,8 @@ GENERATE_FROM_COMMENT = "generate_from_comment"
 
 #: non-blank document lines above the target that count as an echo when the answer repeats them
 _ECHO_LINES_ABOVE = 2
+#: an empty range grows to its function/class only up to this size; a model cannot rewrite more
+_MAX_SCOPE_LINES = 300
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,8 @@ def _whole_lines(index: LineIndex, first: int, last: int) -> Range:
 def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
     """What the action works on: the selection snapped to whole lines where it clearly means them.
 
-    An empty range means the innermost function/class (with a grammar), else the diagnostics on
-    the cursor's line (for fix), else the cursor's line.
+    An empty range means the diagnostics on the cursor's line (for fix), else the innermost
+    function/class (with a grammar, when not huge), else the cursor's line.
     """
     lines = index.lines
     if rng.is_empty:
@@ -117,7 +119,7 @@ def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
                     min(r.start.line for r in touching),
                     min(max(r.end.line for r in touching), len(lines) - 1),
                 )
-        if scope is not None:
+        if scope is not None and scope[1] - scope[0] < _MAX_SCOPE_LINES:
             return _whole_lines(index, *scope)
         return _whole_lines(index, line, line)
     start, end = rng.start, rng.end
