@@ -87,6 +87,12 @@ async def test_edit_actions(
     assert editor.texts[uri] == expected
     (edit,) = editor.edits
     assert edit.label and edit.label.startswith("Codegen: ")
+    # Work-done progress: titled after the action, reporting the model, then ended.
+    token = f"codegen-{result['jobId'].split('-')[1]}"
+    reports = editor.client.progress_reports[token]
+    assert isinstance(reports[0], lsp.WorkDoneProgressBegin) and reports[0].title.startswith("Codegen: ")
+    assert isinstance(reports[-1], lsp.WorkDoneProgressEnd)
+    assert "loopback-model" in (reports[-1].message or "") and "tokens" in (reports[-1].message or "")
     if editor.document_changes:
         # Versioned documentChanges with the version the document had when the edit was sent.
         (change,) = edit.edit.document_changes or []

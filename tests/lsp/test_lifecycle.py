@@ -1,0 +1,106 @@
+"""Server lifecycle end to end: shutdown during a job, no provider at all, checkProvider."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_lsp
+from lsprotocol import types as lsp
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from codegen_lsp import localmodel
+from conftest import _HOME, Editor, _make_client, base_options, server_env
+from loopback import LoopbackServer, chat_reply, error_reply
+
+SOURCE = "# return the sum of a and b\n\n"
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"],
+        client_factory=_make_client,
+        server_env=server_env(_HOME),
+    ),
+)
+async def client(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[None]:
+    lsp_client.editor = Editor(lsp_client, tmp_path, LoopbackServer())  # type: ignore[attr-defined]
+    yield
+
+
+async def initialize(client: LanguageClient, root: Path, options: dict[str, object]) -> Editor:
+    editor: Editor = client.editor  # type: ignore[attr-defined]
+    editor.root = root
+    await client.initialize_session(
+        lsp.InitializeParams(
+            capabilities=client_capabilities("visual_studio_code"),
+            root_uri=root.as_uri(),
+            initialization_options={"codegen": options},
+        )
+    )
+    return editor
+
+
+async def test_shutdown_closes_the_upstream_stream(
+    client: LanguageClient, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    editor = await initialize(client, tmp_path, base_options(loopback))
+    uri = editor.open(SOURCE)
+    loopback.script(chat_reply("```python\n", finish_reason=None, usage=False, done=False, end="hang"))
+    arguments = {
+        "uri": uri,
+        "version": 1,
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+        "action": "generate_from_comment",
+    }
+    generate = asyncio.ensure_future(
+        client.workspace_execute_command_async(
+            lsp.ExecuteCommandParams(command="codegen.generate", arguments=[arguments])
+        )
+    )
+    assert await asyncio.to_thread(loopback.wait_requests, 1, 5.0)
+    await asyncio.sleep(0.1)
+    asked = time.monotonic()
+    await client.shutdown_async(None)
+    assert await loopback.async_wait_disconnected(2.0)
+    assert time.monotonic() - asked < 0.2
+    # The command is answered too (cancelled), never left hanging.
+    done, _ = await asyncio.wait({generate}, timeout=2.0)
+    assert done
+    client.exit(None)
+    assert editor.texts[uri] == SOURCE
+
+
+@pytest.mark.skipif(localmodel.local_available(), reason="the embedded model counts as a configured provider")
+async def test_without_a_provider_actions_list_and_explain_setup(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    editor = await initialize(client, tmp_path, {})
+    uri = editor.open(SOURCE)
+    cursor = editor.cursor_at(uri, "# return")
+    actions = await editor.actions(uri, cursor)
+    assert [a.title for a in actions] == ["Codegen: Generate code from comment"]
+    result = await editor.execute("codegen.generate", actions[0].command.arguments[0])
+    assert result["status"] == "failed"
+    (message,) = editor.messages(lsp.MessageType.Error)
+    assert "no model provider is configured" in message and "codegen.provider" in message
+    await client.shutdown_session()
+
+
+async def test_check_provider_reports_success_and_failure(
+    client: LanguageClient, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    editor = await initialize(client, tmp_path, {**base_options(loopback), "apiKey": "sk-test-SECRET"})
+    loopback.script(chat_reply("OK"))
+    result = await editor.execute("codegen.checkProvider")
+    assert result["ok"] is True and "works" in result["message"]
+    loopback.script(error_reply(401, "Incorrect API key provided: sk-test-SECRET"))
+    result = await editor.execute("codegen.checkProvider")
+    assert result["ok"] is False and "401" in result["message"]
+    assert all("SECRET" not in m for m in editor.messages())
+    assert loopback.requests[0].headers["authorization"] == "Bearer sk-test-SECRET"
+    await client.shutdown_session()
