@@ -259,67 +259,22 @@ _SEMI = CommentSyntax((";",))
 _PERCENT = CommentSyntax(("%",))
 _HTML = CommentSyntax((), (("<!--", "-->"),))
 
+# fmt: off
+_HASH_LANGUAGES = (
+    "python", "ruby", "shellscript", "sh", "bash", "zsh", "fish", "toml", "yaml", "r", "perl",
+    "elixir", "dockerfile", "makefile", "cmake", "nim", "julia", "coffeescript", "graphql", "nix",
+    "tcl", "gdscript", "powershell", "terraform", "hcl",
+)
+_SLASH_LANGUAGES = (
+    "c", "cpp", "objective-c", "objective-cpp", "java", "javascript", "javascriptreact",
+    "typescript", "typescriptreact", "go", "rust", "swift", "kotlin", "csharp", "scala", "dart",
+    "groovy", "proto", "jsonc", "scss", "less", "solidity", "d", "glsl", "hlsl",
+)
+# fmt: on
+
 _COMMENT_SYNTAX: dict[str, CommentSyntax] = {
-    **dict.fromkeys(
-        (
-            "python",
-            "ruby",
-            "shellscript",
-            "sh",
-            "bash",
-            "zsh",
-            "fish",
-            "toml",
-            "yaml",
-            "r",
-            "perl",
-            "elixir",
-            "dockerfile",
-            "makefile",
-            "cmake",
-            "nim",
-            "julia",
-            "coffeescript",
-            "graphql",
-            "nix",
-            "tcl",
-            "gdscript",
-            "powershell",
-            "terraform",
-            "hcl",
-        ),
-        _HASH,
-    ),
-    **dict.fromkeys(
-        (
-            "c",
-            "cpp",
-            "objective-c",
-            "objective-cpp",
-            "java",
-            "javascript",
-            "javascriptreact",
-            "typescript",
-            "typescriptreact",
-            "go",
-            "rust",
-            "swift",
-            "kotlin",
-            "csharp",
-            "scala",
-            "dart",
-            "groovy",
-            "proto",
-            "jsonc",
-            "scss",
-            "less",
-            "solidity",
-            "d",
-            "glsl",
-            "hlsl",
-        ),
-        _SLASH,
-    ),
+    **dict.fromkeys(_HASH_LANGUAGES, _HASH),
+    **dict.fromkeys(_SLASH_LANGUAGES, _SLASH),
     "php": CommentSyntax(("//", "#"), (("/*", "*/"),)),
     "zig": CommentSyntax(("//",)),
     "css": CommentSyntax((), (("/*", "*/"),)),
