@@ -192,3 +192,14 @@ def test_providers_lists_every_preset(tmp_path: Path) -> None:
                  "mistral", "together", "gemini", "mishalsgpt", "local"):  # fmt: skip
         assert f"\n{name} " in done.stdout
     assert "OPENROUTER_API_KEY" in done.stdout
+
+
+def test_no_provider_explains_how_to_configure(tmp_path: Path) -> None:
+    (tmp_path / ".codegen-lsp.toml").write_text("auto_local = false\n", encoding="utf-8")
+    source = tmp_path / "g.py"
+    source.write_text("# hello\n", encoding="utf-8")
+    done = run_cli("generate", str(source), "--line", "1", cwd=tmp_path, base_url=None)
+    assert done.returncode == 3
+    assert "No model provider is configured" in done.stderr
+    assert "CODEGEN_LSP_BASE_URL" in done.stderr
+    assert source.read_text(encoding="utf-8") == "# hello\n"

@@ -47,6 +47,15 @@ def test_local_is_the_default_when_installed(
     assert "embedded" in settings.origins["provider"]
 
 
+def test_auto_local_can_be_switched_off(
+    tmp_path: Path, home: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(config, "_local_available", lambda: True)
+    write(tmp_path / ".codegen-lsp.toml", "auto_local = false\n")
+    assert config.resolve(tmp_path, environ=home).provider is None
+    assert config.resolve(tmp_path, environ=home, overrides={"autoLocal": True}).provider == "local"
+
+
 def test_layers_in_order(tmp_path: Path, home: dict[str, str]) -> None:
     write(user_file(home), 'provider = "openai"\nmodel = "from-user"\n')
     project = tmp_path / "proj"

@@ -174,6 +174,7 @@ _TOP_KEYS: dict[str, Validator] = {
     "api_key_env": _env_name,
     "fallback": _str_list,
     "stream_edits": _bool,
+    "auto_local": _bool,
     "providers": dict,
     "actions": dict,
     "context": dict,
@@ -401,7 +402,7 @@ def _settle(layers: list[_Layer]) -> Settings:
         if preset is None and not base_url:
             raise ConfigError(f"{origins['provider']}: provider {active!r} needs a base_url")
         providers[active] = _build_provider(active, {"base_url": base_url} if base_url else {}, timeouts)
-    if active is None and _local_available():
+    if active is None and merged.get("auto_local", True) and _local_available():
         active = "local"
         providers.setdefault("local", _build_provider("local", {}, timeouts))
         origins["provider"] = "default (the embedded local model is installed)"
