@@ -8,12 +8,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from codegen_lsp import localmodel
 from conftest import _HOME, Editor, _make_client, base_options, server_env
 from loopback import LoopbackServer, chat_reply, error_reply
 
@@ -75,11 +73,11 @@ async def test_shutdown_closes_the_upstream_stream(
     assert editor.texts[uri] == SOURCE
 
 
-@pytest.mark.skipif(localmodel.local_available(), reason="the embedded model counts as a configured provider")
 async def test_without_a_provider_actions_list_and_explain_setup(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    editor = await initialize(client, tmp_path, {})
+    # autoLocal off: the embedded model, when installed, would otherwise count as configured.
+    editor = await initialize(client, tmp_path, {"autoLocal": False})
     uri = editor.open(SOURCE)
     cursor = editor.cursor_at(uri, "# return")
     actions = await editor.actions(uri, cursor)
