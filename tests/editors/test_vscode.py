@@ -1,0 +1,193 @@
+"""VS Code (code-server 4.100) in headless Chromium with the packaged clients/vscode .vsix installed:
+a code action from the light bulb menu and a palette command (with its instruction box) each edit a
+real document, which the editor saves to disk."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
+
+from loopback import LoopbackServer, chat_reply
+
+pytestmark = pytest.mark.editor
+
+HERE = Path(__file__).parent / "vscode"
+EXTENSION = CLIENTS / "vscode"
+CODE_SERVER = find_program("code-server")
+NODE = shutil.which("node")
+NPM = shutil.which("npm")
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+_missing = [
+    name
+    for name, ok in (
+        ("code-server", CODE_SERVER),
+        ("chromium", CHROMIUM),
+        ("node/npm", NODE and NPM),
+        (
+            "playwright-core (npm ci in tests/editors/vscode)",
+            (HERE / "node_modules" / "playwright-core").exists(),
+        ),
+        ("the extension's npm packages (npm ci in clients/vscode)", (EXTENSION / "node_modules").exists()),
+    )
+    if not ok
+]
+if _missing:
+    pytest.skip(f"not installed: {', '.join(_missing)} ({INSTALL_HINT})", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def vsix() -> Path:
+    """The extension packaged exactly as a user gets it (tsc + vsce)."""
+    proc = subprocess.run(
+        [NPM, "run", "package"],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=180,  # type: ignore[list-item]
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return EXTENSION / "codegen-lsp.vsix"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def code_server(
+    vsix: Path, workspace: Path, editor_home: Path, loopback: LoopbackServer
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """code-server on loopback with the .vsix installed and a user's settings.json; yields its URL."""
+    data = editor_home / "code-server"
+    extensions = editor_home / "extensions"
+    command = server_command()
+    settings = {
+        "security.workspace.trust.enabled": False,
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoCheckUpdates": False,
+        "extensions.autoUpdate": False,
+        "extensions.ignoreRecommendations": True,
+        "files.autoSave": "afterDelay",
+        "files.autoSaveDelay": 100,
+        "codegen.server.path": command[0],
+        "codegen.server.args": command[1:],
+    }
+    (data / "User").mkdir(parents=True)
+    (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    env = editor_env(editor_home, loopback)
+    base = [CODE_SERVER, "--user-data-dir", str(data), "--extensions-dir", str(extensions)]
+    install = subprocess.run(
+        [*base, "--install-extension", str(vsix)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert any(extensions.glob("codegen-lsp.codegen-lsp-*")), install.stdout + install.stderr
+
+    port = free_port()
+    log = (editor_home / "code-server.log").open("w")
+    proc = subprocess.Popen(
+        [
+            *base,
+            "--auth",
+            "none",
+            "--bind-addr",
+            f"127.0.0.1:{port}",
+            "--disable-telemetry",
+            "--disable-update-check",
+            "--disable-workspace-trust",
+            str(workspace),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/?folder={workspace}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(
+                        "code-server did not start:\n" + (editor_home / "code-server.log").read_text()
+                    )
+                time.sleep(0.2)
+        yield url, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def run_browser(
+    scenario: str, source: Path, code_server: tuple[str, dict[str, str]], home: Path, **extra: str
+) -> dict:
+    url, env = code_server
+    result_path = home / "result.json"
+    screenshot = home / f"{scenario}.png"
+    proc = subprocess.run(
+        [NODE, str(HERE / "driver.mjs"), scenario, url, str(source), str(result_path), str(screenshot)],  # type: ignore[list-item]
+        env={**env, "CHROMIUM": str(CHROMIUM), **extra},
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    detail = f"driver exit {proc.returncode}\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
+    logs = sorted((home / "code-server" / "logs").glob("**/*Codegen*.log"))
+    for log in logs:
+        detail += f"\n{log.name}:\n{log.read_text(errors='replace')[-3000:]}"
+    assert result_path.exists(), detail
+    result = json.loads(result_path.read_text())
+    assert result["ok"], f"{result.get('error')}\nnotifications: {result['notifications']}\n{detail}"
+    return result
+
+
+def test_code_action_edits_document(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    source = workspace / "cube.py"
+    source.write_text("# cube(x): return x to the third power\n\nprint(cube(2))\n")
+    # slow enough for the status-bar item to be seen while the job runs
+    loopback.script(chat_reply("def cube(x):\n", "    return x ** 3\n", token_delay=0.7))
+
+    result = run_browser("code-action", source, code_server, editor_home)
+
+    assert (
+        result["text"]
+        == "# cube(x): return x to the third power\ndef cube(x):\n    return x ** 3\n\nprint(cube(2))\n"
+    )
+    assert "cube(x)" in request_text(loopback)
+    assert result["statusSeen"], "no Codegen status-bar item while the job ran"
+
+
+def test_palette_rewrite_edits_document(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    source = workspace / "greet.py"
+    source.write_text('def greet(name):\n    return "Hello " + name\n')
+    loopback.script(chat_reply("def greet(name):\n", '    return f"Hello {name}"\n'))
+
+    result = run_browser("palette", source, code_server, editor_home, CODEGEN_INSTRUCTION="use an f-string")
+
+    assert "use an f-string" in request_text(loopback)
+    assert result["text"] == 'def greet(name):\n    return f"Hello {name}"\n'

@@ -1,0 +1,156 @@
+// Drives VS Code (code-server) in headless Chromium as a user would, for tests/editors/test_vscode.py:
+//   node driver.mjs SCENARIO URL FILE RESULT_JSON [SCREENSHOT]
+// SCENARIO "code-action": cursor on the comment, Ctrl+. , pick "Codegen: Generate code from comment".
+// SCENARIO "palette": select all, F1, "Codegen: Rewrite selection…", type CODEGEN_INSTRUCTION, Enter.
+// The editor saves the file itself (files.autoSave in the test's settings); this script waits until
+// the file on disk changed, then writes {ok, error, text, notifications} to RESULT_JSON.
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename } from "node:path";
+import { chromium } from "playwright-core";
+
+const [scenario, url, file, resultPath, screenshot] = process.argv.slice(2);
+const TIMEOUT = 30_000;
+const original = readFileSync(file, "utf8");
+const result = { ok: false, scenario, notifications: [] };
+
+async function waitForFileChange() {
+  const deadline = Date.now() + TIMEOUT;
+  while (Date.now() < deadline) {
+    const now = readFileSync(file, "utf8");
+    if (now !== original) {
+      // let a second, unexpected edit or save land too
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return readFileSync(file, "utf8");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("timed out waiting for the edit to reach the file");
+}
+
+async function notifications(page) {
+  return page.locator(".notification-toast .notification-list-item-message").allInnerTexts().catch(() => []);
+}
+
+async function openFile(page) {
+  await page.locator(".monaco-workbench").waitFor({ timeout: TIMEOUT });
+  await page.keyboard.press("Control+P");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ timeout: TIMEOUT });
+  await input.fill(basename(file));
+  await page.locator(".quick-input-list .monaco-list-row").first().waitFor({ timeout: TIMEOUT });
+  await page.keyboard.press("Enter");
+  await page.locator(`.tab[data-resource-name="${basename(file)}"]`).waitFor({ timeout: TIMEOUT });
+  const editor = page.locator(".editor-instance .monaco-editor .view-lines");
+  await editor.waitFor({ timeout: TIMEOUT });
+  await editor.click();
+  return editor;
+}
+
+async function codeAction(page) {
+  await page.keyboard.press("Control+Home");
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    await page.keyboard.press("Control+.");
+    const item = page.locator(".action-widget .monaco-list-row", { hasText: "Codegen: Generate code from comment" });
+    try {
+      await item.first().waitFor({ timeout: 3000 });
+      // choose it with the keyboard (the widget's pointer guard swallows synthetic clicks)
+      const focused = page.locator(".action-widget .monaco-list-row.focused");
+      for (let step = 0; step < 30; step++) {
+        if ((await focused.innerText().catch(() => "")).includes("Codegen: Generate code from comment")) {
+          await page.keyboard.press("Enter");
+          return;
+        }
+        await page.keyboard.press("ArrowDown");
+      }
+      throw new Error("could not focus the Codegen action");
+    } catch (error) {
+      await page.keyboard.press("Escape");
+      if (Date.now() > deadline) {
+        throw new Error(`no Codegen code action was offered: ${String(error)}`);
+      }
+    }
+  }
+}
+
+async function paletteRewrite(page) {
+  await page.keyboard.press("Control+A");
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    await page.keyboard.press("F1");
+    const input = page.locator(".quick-input-widget input");
+    await input.waitFor({ timeout: TIMEOUT });
+    await input.fill(">Codegen: Rewrite selection");
+    const row = page.locator(".quick-input-list .monaco-list-row", { hasText: "Codegen: Rewrite selection" });
+    await row.first().waitFor({ timeout: TIMEOUT });
+    await page.keyboard.press("Enter");
+    // the extension's instruction box
+    const box = page.locator(".quick-input-widget", { hasText: "How should the selection be rewritten?" });
+    try {
+      await box.waitFor({ timeout: 5000 });
+      break;
+    } catch (error) {
+      // the command ran before the server was up ("not running yet"): try again
+      await page.keyboard.press("Escape");
+      if (Date.now() > deadline) {
+        throw new Error(`the instruction box did not appear: ${String(error)}`);
+      }
+      await page.waitForTimeout(500);
+    }
+  }
+  await page.keyboard.type(process.env.CODEGEN_INSTRUCTION ?? "");
+  await page.keyboard.press("Enter");
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.goto(url, { waitUntil: "domcontentloaded" });
+  await openFile(page);
+  if (scenario === "code-action") {
+    await codeAction(page);
+  } else if (scenario === "palette") {
+    await paletteRewrite(page);
+  } else {
+    throw new Error(`unknown scenario ${scenario}`);
+  }
+  // the extension's status-bar item while the job runs (the tests make the provider slow enough)
+  result.statusSeen = await page
+    .locator(".part.statusbar .statusbar-item", { hasText: "Codegen" })
+    .first()
+    .waitFor({ timeout: 5000 })
+    .then(
+      () => true,
+      () => false,
+    );
+  result.text = await waitForFileChange();
+  result.ok = true;
+} catch (error) {
+  result.error = String(error?.stack ?? error);
+  result.text = readFileSync(file, "utf8");
+} finally {
+  if (page) {
+    result.notifications = await notifications(page);
+    if (screenshot) {
+      await page.screenshot({ path: screenshot }).catch(() => undefined);
+    }
+  }
+  writeFileSync(resultPath, JSON.stringify(result));
+  await browser.close();
+}
