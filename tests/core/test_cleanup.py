@@ -24,6 +24,23 @@ COMMENT_ECHO = CleanupTarget(
     Indentation("    "),
     echo=("def area(r):", "    # return the area of a circle of radius r"),
 )
+# The lines above a comment inside a loop: far context, then the comment (the anchor).
+FAR_ECHO = CleanupTarget(
+    "python",
+    "        ",
+    Indentation("    "),
+    echo=("import os", "def walk(root):", "    for name in os.listdir(root):", "        # skip hidden files"),
+    echo_anchor=1,
+)
+
+# A method body followed by more of the class: what a model continuing the file repeats.
+TAIL = CleanupTarget(
+    "python",
+    "        ",
+    Indentation("    "),
+    echo=("class Stack:", "    def push(self, item):"),
+    after=("    def pop(self):", "        return self.items.pop()", "}"),
+)
 
 FENCED_WITH_PROSE = """Sure! Here is the implementation:
 
@@ -176,6 +193,56 @@ CASES = [
         PY_BODY,
         '    def area(r):\n        """Return the area.\n\n        Uses pi.\n        """\n        return pi * r * r',
         id="docstring moves with its function",
+    ),
+    pytest.param(
+        "```python\nimport os\n\ndef walk(root):\n    for name in os.listdir(root):\n        # skip hidden files\n"
+        "        if name.startswith('.'):\n            continue\n```",
+        FAR_ECHO,
+        "        if name.startswith('.'):\n            continue",
+        id="a model repeating all the context up to the comment",
+    ),
+    pytest.param(
+        "```python\nfor name in os.listdir(root):\n    print(name)\n```",
+        FAR_ECHO,
+        "        for name in os.listdir(root):\n            print(name)",
+        id="code that starts like a line far above is not an echo",
+    ),
+    pytest.param(
+        "```python\nfor name in os.listdir(root):\n```\nDone.",
+        FAR_ECHO,
+        "        for name in os.listdir(root):",
+        id="a held maybe-echo line is code when the block ends",
+    ),
+    pytest.param(
+        "```python\ndef push(self, item):\n    self.items.append(item)\n\ndef pop(self):\n"
+        "    return self.items.pop()\n\ndef peek(self):\n    return self.items[-1]\n```",
+        TAIL,
+        "        self.items.append(item)",
+        id="a model going on to repeat the code after the target is cut there",
+    ),
+    pytest.param(
+        "```python\nself.items.append(item)\ndef pop(self):\n```",
+        TAIL,
+        "        self.items.append(item)",
+        id="one repeated line that ends the answer is cut too",
+    ),
+    pytest.param(
+        "```python\nif not self.items:\n    def pop(self):\n        print(1)\n```",
+        TAIL,
+        "        if not self.items:\n            def pop(self):\n                print(1)",
+        id="one line equal to a later one mid-answer is code",
+    ),
+    pytest.param(
+        "```js\nfunction total(xs) {\n  return xs.length;\n}\n```",
+        CleanupTarget("javascript", "  ", Indentation("  "), echo=("function total(xs) {",), after=("}",)),
+        "  return xs.length;",
+        id="a body returned with its function around it: header and closing brace go",
+    ),
+    pytest.param(
+        "```js\nif (ok) {\n  run();\n}\n```",
+        CleanupTarget("javascript", "  ", Indentation("  "), echo=("function total(xs) {",), after=("}",)),
+        "  if (ok) {\n    run();\n  }",
+        id="a closing brace of the answer's own block stays",
     ),
     pytest.param(
         "```python\n# return the area of a circle of radius r\n```",

@@ -308,6 +308,15 @@ def test_generate_insertion_point_and_line_endings(text: str, rng: Range, expect
     assert apply_edit(text, result.edit) == expected
 
 
+def test_generate_drops_a_tiny_model_repeating_the_whole_context() -> None:
+    answer = (
+        "import math\n\n\ndef area(r):\n    # return the area of a circle of radius r\n"
+        "    return math.pi * r ** 2\n\n\ndef perimeter(r):\n    pass  # TODO\n\n\nclass Stack:"
+    )
+    _, result = _run(PYTHON, "python", "generate_from_comment", _at(4), answer)
+    assert result.text == "    return math.pi * r ** 2\n"
+
+
 def test_generate_in_a_crlf_file_with_a_multiline_answer() -> None:
     text = "def f():\r\n    # loop\r\n"
     _, result = _run(text, "python", "generate_from_comment", _at(1), "```python\nfor i in x:\n    g(i)\n```")

@@ -61,6 +61,13 @@ class CleanupTarget:
     indentation: Indentation | None = None
     #: document lines right above the target, nearest last, that a model may echo back
     echo: tuple[str, ...] = ()
+    #: how many of the last ``echo`` lines may end an echo (None: any). A model that repeats far
+    #: context goes on to repeat the comment or the line above; an answer that merely starts
+    #: like some line far above (``for i in range(n):``) is code, not an echo.
+    echo_anchor: int | None = None
+    #: document lines right after the target, nearest first: an answer that goes on to repeat
+    #: them (small models continue the whole file) is cut where the repetition starts
+    after: tuple[str, ...] = ()
     #: False when the code continues a line (a replacement that starts mid-line)
     indent_first_line: bool = True
 
@@ -170,23 +177,78 @@ def _significant(line: str) -> bool:
     return any(ch.isalnum() for ch in line)
 
 
-def drop_echo(lines: Sequence[str], echo: Sequence[str]) -> list[str]:
-    """``lines`` without the leading lines that repeat ``echo`` lines in order (blank lines skipped)."""
-    candidates = [line.strip() for line in echo if line.strip() and _significant(line)]
-    if not candidates:
-        return list(lines)
-    position = 0
+class _EchoMatcher:
+    """Follows an answer's leading lines through the echo candidates, in order."""
+
+    def __init__(self, echo: Sequence[str], anchor: int | None) -> None:
+        first_anchor = 0 if anchor is None else len(echo) - anchor
+        self.candidates = [
+            (line.strip(), i >= first_anchor)
+            for i, line in enumerate(echo)
+            if line.strip() and _significant(line)
+        ]
+        self.position = 0
+        self.active = bool(self.candidates)
+
+    def match(self, stripped: str) -> bool | None:
+        """None when ``stripped`` ends the echo; else whether an echo may end with it."""
+        for k in range(self.position, len(self.candidates)):
+            text, anchor = self.candidates[k]
+            if text == stripped:
+                self.position = k + 1
+                return anchor
+        self.active = False
+        return None
+
+
+def drop_echo(lines: Sequence[str], echo: Sequence[str], anchor: int | None = None) -> list[str]:
+    """``lines`` without the leading lines that repeat ``echo`` lines in order (blank lines skipped).
+
+    With ``anchor``, the repeated run must end on one of the last ``anchor`` echo lines.
+    """
+    matcher = _EchoMatcher(echo, anchor)
     cut = 0
     for i, line in enumerate(lines):
         stripped = line.strip()
         if not stripped:
             continue
-        try:
-            position = candidates.index(stripped, position) + 1
-        except ValueError:
+        if not matcher.active or (ends := matcher.match(stripped)) is None:
             break
-        cut = i + 1
+        if ends:
+            cut = i + 1
     return list(lines[cut:])
+
+
+def _is_tail_echo(matched: Sequence[str], *, reaches_end: bool, punctuation_ok: bool) -> bool:
+    """Whether a run of answer lines equal to the lines after the target is a repetition.
+
+    Two meaningful lines are; so is a run that ends the answer with one meaningful line, or only
+    punctuation (``}``) when the answer also opened with an echo (it returned the whole block).
+    """
+    significant = sum(1 for line in matched if _significant(line))
+    return significant >= 2 or (reaches_end and (significant >= 1 or punctuation_ok))
+
+
+def drop_tail_echo(lines: Sequence[str], after: Sequence[str], *, punctuation_ok: bool = False) -> list[str]:
+    """``lines`` cut where they start repeating the document lines in ``after`` (blank lines skipped)."""
+    candidates = [line.strip() for line in after if line.strip()]
+    if not candidates:
+        return list(lines)
+    nonblank = [i for i, line in enumerate(lines) if line.strip()]
+    for position, index in enumerate(nonblank):
+        count = 0
+        while (
+            position + count < len(nonblank)
+            and count < len(candidates)
+            and lines[nonblank[position + count]].strip() == candidates[count]
+        ):
+            count += 1
+        reaches_end = position + count == len(nonblank)
+        if count and _is_tail_echo(
+            candidates[:count], reaches_end=reaches_end, punctuation_ok=punctuation_ok
+        ):
+            return list(lines[:index])
+    return list(lines)
 
 
 def _columns(whitespace: str) -> int:
@@ -289,8 +351,10 @@ def clean_code(answer: str, target: CleanupTarget) -> list[str]:
     """The answer's code as lines ready to join with the document's EOL (no blank edges)."""
     code = extract_code(strip_think(answer), target.language_id)
     lines = [line.rstrip() for line in split_lines(code)]
-    lines = _trim_blank_edges(drop_echo(_trim_blank_edges(lines), target.echo))
-    return reindent(lines, target)
+    lines = _trim_blank_edges(lines)
+    without_echo = _trim_blank_edges(drop_echo(lines, target.echo, target.echo_anchor))
+    lines = drop_tail_echo(without_echo, target.after, punctuation_ok=len(without_echo) < len(lines))
+    return reindent(_trim_blank_edges(lines), target)
 
 
 def clean_prose(answer: str) -> str:
@@ -320,8 +384,12 @@ class LineStreamer:
         self._state = "start"  # start | think | code | plain
         self._fence = ""
         self._held: list[str] = []
-        self._echo = [line.strip() for line in target.echo if line.strip() and _significant(line)]
-        self._echo_position = 0
+        self._echo = _EchoMatcher(target.echo, target.echo_anchor)
+        self._echo_held: list[str] = []  # lines that may yet turn out to be an echo
+        self._echo_dropped = False
+        self._after = [line.strip() for line in target.after if line.strip()]
+        self._tail_held: list[str] = []  # lines that may be a repetition of what follows the target
+        self._tail_count = 0
         self._emitted = False
         self._blanks = 0
         self._base_column = 0
@@ -341,6 +409,9 @@ class LineStreamer:
                 break
             line, self._buffer = self._buffer[:newline].rstrip("\r"), self._buffer[newline + 1 :]
             self._line(line, out)
+        if self.done:
+            self._release_echo(out)
+            self._finish_tail(out)
         if self._state == "start" and self._buffer.lstrip().startswith(_THINK_OPEN):
             self._state = "think"
         return out
@@ -353,6 +424,8 @@ class LineStreamer:
             self._line(line.rstrip("\r"), out)
         if not self.done and self._state == "start":
             self._release_held(out)
+        self._release_echo(out)
+        self._finish_tail(out)
         self.done = True
         return out
 
@@ -419,16 +492,73 @@ class LineStreamer:
 
     def _code(self, line: str, out: list[str]) -> None:
         line = line.rstrip()
+        if not self._emitted and self._echo.active:
+            if not line.strip():
+                if self._echo_held:
+                    self._echo_held.append(line)
+                return
+            ends = self._echo.match(line.strip())
+            if ends is None:
+                self._release_echo(out)  # not an echo after all: what was held is code
+            else:
+                self._echo_held.append(line)
+                if ends:
+                    self._echo_held.clear()
+                    self._echo_dropped = True
+                return
+        self._tail(line, out)
+
+    def _release_echo(self, out: list[str]) -> None:
+        held, self._echo_held = self._echo_held, []
+        for line in held:
+            self._tail(line, out)
+
+    def _tail(self, line: str, out: list[str]) -> None:
+        """Hold lines that repeat the document after the target until it is clear they do."""
+        stripped = line.strip()
+        if not stripped:
+            if self._tail_held:
+                self._tail_held.append(line)
+            else:
+                self._emit(line, out)
+            return
+        if self._tail_held:
+            if self._tail_count < len(self._after) and stripped == self._after[self._tail_count]:
+                self._tail_held.append(line)
+                self._tail_count += 1
+                if _is_tail_echo(self._after[: self._tail_count], reaches_end=False, punctuation_ok=False):
+                    self._tail_held = []
+                    self.done = True  # the rest is the document again: stop here
+                return
+            self._retry_tail(out)
+            self._tail(line, out)
+            return
+        if self._after and stripped == self._after[0]:
+            self._tail_held = [line]
+            self._tail_count = 1
+            return
+        self._emit(line, out)
+
+    def _retry_tail(self, out: list[str]) -> None:
+        """The held run was not a repetition: its first line is code, the rest may start another."""
+        held, self._tail_held, self._tail_count = self._tail_held, [], 0
+        self._emit(held[0], out)
+        for line in held[1:]:
+            self._tail(line, out)
+
+    def _finish_tail(self, out: list[str]) -> None:
+        while self._tail_held:
+            matched = self._after[: self._tail_count]
+            if _is_tail_echo(matched, reaches_end=True, punctuation_ok=self._echo_dropped):
+                self._tail_held = []
+                return
+            self._retry_tail(out)
+
+    def _emit(self, line: str, out: list[str]) -> None:
         if not line.strip():
             if self._emitted:
                 self._blanks += 1
             return
-        if not self._emitted and self._echo:
-            try:
-                self._echo_position = self._echo.index(line.strip(), self._echo_position) + 1
-                return
-            except ValueError:
-                self._echo = []  # echoes only lead the answer
         column, _ = _split_indent(line)
         if self._reindenter is None:
             self._base_column = column

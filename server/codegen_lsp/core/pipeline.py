@@ -45,8 +45,12 @@ if TYPE_CHECKING:
 
 GENERATE_FROM_COMMENT = "generate_from_comment"
 
-#: non-blank document lines above the target that count as an echo when the answer repeats them
-_ECHO_LINES_ABOVE = 2
+#: non-blank lines above the target an answer may repeat before its own code; an echo must end
+#: on the target's comment or on one of the _ECHO_ANCHOR_LINES nearest lines (the def line)
+_ECHO_LINES_ABOVE = 30
+_ECHO_ANCHOR_LINES = 2
+#: non-blank lines below the target an answer may go on to repeat
+_TAIL_LINES = 10
 #: an empty range grows to its function/class only up to this size; a model cannot rewrite more
 _MAX_SCOPE_LINES = 300
 
@@ -133,14 +137,26 @@ def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
     return Range(start, end)
 
 
-def _echo_above(lines: list[str], first: int) -> tuple[str, ...]:
+def _lines_above(lines: list[str], first: int, count: int) -> tuple[str, ...]:
+    """Up to ``count`` non-blank lines right above line ``first``, in document order."""
     found: list[str] = []
     j = first - 1
-    while j >= 0 and len(found) < _ECHO_LINES_ABOVE:
+    while j >= 0 and len(found) < count:
         if not is_blank(lines[j]):
             found.append(lines[j])
         j -= 1
     return tuple(reversed(found))
+
+
+def _lines_below(lines: list[str], start: int, count: int) -> tuple[str, ...]:
+    """Up to ``count`` non-blank lines from line ``start`` on."""
+    found: list[str] = []
+    for line in lines[start:]:
+        if len(found) == count:
+            break
+        if not is_blank(line):
+            found.append(line)
+    return tuple(found)
 
 
 def prepare(request: EditRequest, settings: Settings) -> Plan:
@@ -174,18 +190,28 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     first, last = subject.start.line, subject.end.line
     base_indent = leading_whitespace(lines[first])
     echo: tuple[str, ...] = ()
+    echo_anchor = _ECHO_ANCHOR_LINES
+    after: tuple[str, ...] = ()
     indent_first_line = True
     if mode == ApplyMode.INSERT_BELOW:
         target_at = Position(last + 1, 0) if last + 1 < len(lines) else Position(last, len(lines[last]))
         target = Range(target_at, target_at)
-        echo = _echo_above(lines, first) + tuple(lines[first : last + 1])
+        echo = _lines_above(lines, first, _ECHO_LINES_ABOVE) + tuple(lines[first : last + 1])
+        echo_anchor += last + 1 - first
+        after = _lines_below(lines, last + 1, _TAIL_LINES)
     elif mode == ApplyMode.INSERT_ABOVE:
         target = Range(Position(first, 0), Position(first, 0))
+        after = _lines_below(lines, first, _TAIL_LINES)
     elif mode == ApplyMode.REPLACE:
         target = subject
         indent_first_line = subject.start.character == 0
+        after = _lines_below(lines, last + 1, _TAIL_LINES)
         # the line above may be the def line a model repeats; never one equal to the selection's own start
-        echo = tuple(line for line in _echo_above(lines, first) if line.strip() != lines[first].strip())
+        echo = tuple(
+            line
+            for line in _lines_above(lines, first, _ECHO_LINES_ABOVE)
+            if line.strip() != lines[first].strip()
+        )
     else:
         target = subject
         base_indent = ""
@@ -217,6 +243,8 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
             base_indent=base_indent,
             indentation=detect_indentation(lines),
             echo=echo,
+            echo_anchor=min(echo_anchor, len(echo)),
+            after=after,
             indent_first_line=indent_first_line,
         ),
         eol=detect_eol(request.text),
