@@ -113,6 +113,7 @@ OPTIONS: dict[str, Any] = {
 async def client(lsp_client: LanguageClient, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[None]:
     root = tmp_path_factory.mktemp("lsp-model")
     lsp_client.root = root  # type: ignore[attr-defined]
+    lsp_client.set_configuration(OPTIONS, section="codegen")
     await lsp_client.initialize_session(
         lsp.InitializeParams(
             capabilities=client_capabilities("visual_studio_code"),
@@ -185,24 +186,51 @@ def tokens_reported(client: LanguageClient) -> int:
     return max(counts)
 
 
-async def test_generate_from_comment_inserts_code_below_the_comment(client: LanguageClient) -> None:
-    document = open_document(client, "shapes.py", BEFORE + AFTER)
-    result = await execute(client, await generate_command(client, document, 2))
-    assert result["status"] == "applied", result
-    text = document.text
+def configure(client: LanguageClient, **changes: Any) -> None:
+    """Push the ``codegen`` settings (OPTIONS with ``changes``), as an editor does on a change.
+
+    The client answers ``workspace/configuration`` with the same settings, like a real editor:
+    the server's own pull after ``initialized`` may be answered after this push arrived.
+    """
+    section = {**OPTIONS, **changes}
+    client.set_configuration(section, section="codegen")
+    client.workspace_did_change_configuration(lsp.DidChangeConfigurationParams(settings={"codegen": section}))
+
+
+def assert_code_below_comment(text: str) -> None:
     assert text.startswith(BEFORE) and text.endswith(AFTER), text
     inserted = text[len(BEFORE) : len(text) - len(AFTER)]
     assert inserted.strip() and "```" not in inserted, inserted
-    ast.parse(text)
+    ast.parse(text)  # prose would not parse
+
+
+async def test_generate_from_comment_inserts_code_below_the_comment(client: LanguageClient) -> None:
+    configure(client)
+    document = open_document(client, "shapes.py", BEFORE + AFTER)
+    result = await execute(client, await generate_command(client, document, 2))
+    assert result["status"] == "applied", result
+    assert_code_below_comment(document.text)
+
+
+async def test_generate_from_comment_through_llama_cpp_server(
+    client: LanguageClient, llama_server: str
+) -> None:
+    server = {"baseUrl": llama_server, "model": "smollm2", "temperature": 0.0}
+    configure(client, provider="llamacpp", providers={**OPTIONS["providers"], "llamacpp": server})
+    try:
+        document = open_document(client, "shapes_server.py", BEFORE + AFTER)
+        result = await execute(client, await generate_command(client, document, 2))
+    finally:
+        configure(client)
+    assert result["status"] == "applied", result
+    assert_code_below_comment(document.text)
 
 
 @pytest.mark.parametrize("stream_edits", [False, True], ids=["whole-edit", "stream-edits"])
 async def test_cancel_mid_generation_leaves_the_document_as_it_was(
     client: LanguageClient, stream_edits: bool
 ) -> None:
-    client.workspace_did_change_configuration(
-        lsp.DidChangeConfigurationParams(settings={"codegen": {**OPTIONS, "streamEdits": stream_edits}})
-    )
+    configure(client, streamEdits=stream_edits)
     document = open_document(client, f"long_{stream_edits}.py", LONG)
     command = await generate_command(client, document, 0)
     client.progress_reports.clear()
