@@ -176,9 +176,9 @@ EDIT_CASES = [
         "javascript",
         "document",
         _at(7, 6),
-        "```javascript\nadd(item) {\n  this.items.push(item);\n}\n```",
-        JAVASCRIPT,
-        id="js document at a cursor: the method, unchanged answer gives the same text",
+        "```javascript\n/** Add an item. */\nadd(item) {\n  this.items.push(item);\n}\n```",
+        JAVASCRIPT.replace("  add(item)", "  /** Add an item. */\n  add(item)"),
+        id="js document at a cursor: the enclosing method",
     ),
     pytest.param(
         JAVASCRIPT,
@@ -355,6 +355,12 @@ def test_prepare_errors(action: str, rng: Range, message: str) -> None:
         pipeline.prepare(
             EditRequest(text="x = 1\n", range=rng, action=action, language_id="python"), Settings()
         )
+
+
+def test_an_unchanged_answer_is_reported() -> None:
+    _, result = _run(PYTHON, "python", "rewrite", _span((13, 0), (13, 31)), "self.items.append(item)")
+    assert result.edit is not None
+    assert result.warnings == ("the model returned the code unchanged",)
 
 
 def test_empty_answer_gives_no_edit_and_a_warning() -> None:

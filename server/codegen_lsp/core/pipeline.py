@@ -70,6 +70,8 @@ class Plan:
     eol: str = "\n"
     new_file_path: str | None = None
     context: Context | None = None
+    #: REPLACE: the document text in ``target`` when the plan was made
+    replaced: str = ""
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
         eol=detect_eol(request.text),
         new_file_path=suggest_test_path(request.path, language) if mode == ApplyMode.NEW_FILE else None,
         context=context,
+        replaced=request.text[index.offset_at(target.start) : index.offset_at(target.end)],
     )
 
 
@@ -265,8 +268,7 @@ def finish(plan: Plan, answer: str) -> Result:
     """Clean ``answer`` and turn it into the plan's edit (or text for SHOW / NEW_FILE)."""
     if plan.mode == ApplyMode.SHOW:
         prose = clean_prose(answer)
-        warnings = () if prose else ("the model's answer was empty",)
-        return Result(plan.mode, prose, None, None, None, warnings)
+        return Result(plan.mode, prose, None, None, None, () if prose else ("the model's answer was empty",))
     lines = clean_code(answer, plan.cleanup)
     if not lines:
         return Result(
@@ -275,13 +277,16 @@ def finish(plan: Plan, answer: str) -> Result:
     code = plan.eol.join(lines)
     if plan.mode == ApplyMode.NEW_FILE:
         return Result(plan.mode, code + plan.eol, None, plan.new_file_path, None, ())
+    warnings: tuple[str, ...] = ()
     if plan.mode == ApplyMode.REPLACE:
         new_text = code
+        if split_lines(plan.replaced) == lines:
+            warnings = ("the model returned the code unchanged",)
     elif plan.mode == ApplyMode.INSERT_BELOW and plan.target.start.character > 0:
         new_text = plan.eol + code  # below the last line of a document without a final newline
     else:
         new_text = code + plan.eol
-    return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, ())
+    return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, warnings)
 
 
 async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | None = None) -> Result:
