@@ -18,6 +18,7 @@ from codegen_lsp.core.types import ApplyMode
 
 ProviderType = Literal["openai", "local"]
 
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Seconds. Defaults suit slow local models: a CPU model may think for minutes."""
