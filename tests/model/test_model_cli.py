@@ -3,18 +3,19 @@
 The CLI runs as a subprocess (``python -m codegen_lsp``) in a temporary project whose
 ``.codegen-lsp.toml`` picks the provider, sets temperature 0 and caps the answer, so the run is
 deterministic and short. What we check is what a user sees: code lands right below the comment,
-the rest of the file is untouched, and no markdown fence or prose gets into the file.
+the rest of the file is untouched, and no markdown fence or prose gets into the file
+(see ``model_checks``).
 """
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from model_checks import assert_clean_code, inserted_between
 
 pytestmark = pytest.mark.model
 
@@ -64,14 +65,7 @@ def generate(project: Path, config: str) -> tuple[subprocess.CompletedProcess[st
 
 
 def assert_clean_insertion(text: str) -> None:
-    assert text.startswith(BEFORE), "the lines up to the comment must be untouched"
-    assert text.endswith(AFTER), "the code after the comment must be untouched"
-    inserted = text[len(BEFORE) : len(text) - len(AFTER)]
-    assert inserted.strip(), "no code was inserted"
-    assert "```" not in inserted
-    # Prose or a stray fence would not parse; the whole file must still be Python.
-    ast.parse(text)
-    assert any(line.startswith(("def ", "return", "    ")) for line in inserted.splitlines()), inserted
+    assert_clean_code(inserted_between(text, BEFORE, AFTER))
 
 
 def test_cli_generates_with_the_embedded_model(tmp_path: Path, gguf_path: Path) -> None:

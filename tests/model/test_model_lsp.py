@@ -9,7 +9,6 @@ UTF-16 positions equal code points.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from model_checks import assert_clean_code, inserted_between
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -198,10 +198,7 @@ def configure(client: LanguageClient, **changes: Any) -> None:
 
 
 def assert_code_below_comment(text: str) -> None:
-    assert text.startswith(BEFORE) and text.endswith(AFTER), text
-    inserted = text[len(BEFORE) : len(text) - len(AFTER)]
-    assert inserted.strip() and "```" not in inserted, inserted
-    ast.parse(text)  # prose would not parse
+    assert_clean_code(inserted_between(text, BEFORE, AFTER))
 
 
 async def test_generate_from_comment_inserts_code_below_the_comment(client: LanguageClient) -> None:
