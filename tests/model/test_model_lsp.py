@@ -76,7 +76,7 @@ def _make_client() -> LanguageClient:
     client = make_test_lsp_client()
     client.documents = {}  # type: ignore[attr-defined]
 
-    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)  # type: ignore[untyped-decorator]
     def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
         uris = {
             c.text_document.uri for c in params.edit.document_changes or [] if hasattr(c, "text_document")
@@ -102,7 +102,7 @@ OPTIONS: dict[str, Any] = {
 }
 
 
-@pytest_lsp.fixture(
+@pytest_lsp.fixture(  # type: ignore[untyped-decorator]
     scope="module",
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "codegen_lsp", "serve"],
@@ -243,7 +243,7 @@ async def test_cancel_mid_generation_leaves_the_document_as_it_was(
     answer = await client.workspace_execute_command_async(
         lsp.ExecuteCommandParams(command="codegen.cancel", arguments=[document.uri])
     )
-    assert len(answer["cancelled"]) == 1, answer
+    assert answer is not None and len(answer["cancelled"]) == 1, answer
     result = await asyncio.wait_for(job, 10)
     elapsed = time.monotonic() - cancelled_at
     assert result["status"] == "cancelled", result
