@@ -190,3 +190,17 @@ async def test_a_prompt_larger_than_n_ctx_says_to_raise_n_ctx(gguf_path: Path) -
     provider = LocalProvider(ProviderSettings(name="tiny", type="local", n_ctx=128))
     with pytest.raises(ProviderError, match="Raise n_ctx for provider 'tiny'"):
         await collect(provider, request("x = 1\n" * 200, max_tokens=4))
+
+
+@pytest.mark.model
+async def test_concurrent_requests_and_an_unload_meanwhile_all_complete(gguf_path: Path) -> None:
+    provider = LocalProvider(ProviderSettings(name="local", type="local"))
+    await provider.load()
+    first = asyncio.create_task(collect(provider, request("Write a function add(a, b).", max_tokens=20)))
+    second = asyncio.create_task(collect(provider, request("Say hi.", max_tokens=4)))
+    await asyncio.sleep(0.05)
+    # Closes the model once the running generation lets go; the waiting one loads it again.
+    await asyncio.to_thread(local.unload_models)
+    for deltas in await asyncio.gather(first, second):
+        assert text_of(deltas)
+        assert deltas[-1].finish_reason in ("stop", "length")

@@ -66,6 +66,8 @@ class _LoadedModel:
     #: one generation at a time: a llama context is not thread-safe
     lock: threading.Lock
     load_seconds: float
+    #: set (under ``lock``) by unload_models; a worker that waited for the lock must load again
+    closed: bool = False
 
 
 _ModelKey = tuple[str, int, int]
@@ -214,6 +216,7 @@ def unload_models() -> None:
     for model in models:
         # Wait for a running generation: freeing a context under it would crash the process.
         with model.lock:
+            model.closed = True
             model.llama.close()
 
 
@@ -261,10 +264,9 @@ class LocalProvider:
         self, request: CompletionRequest, emit: Callable[[_Item], None], cancelled: threading.Event
     ) -> None:
         """Runs on the worker thread: load, wait for the model, stream tokens until done or cancelled."""
-        loaded = _load(self.settings)
-        while not loaded.lock.acquire(timeout=_LOCK_POLL_S):
-            if cancelled.is_set():
-                return
+        loaded = self._acquire(cancelled)
+        if loaded is None:
+            return
         try:
             if cancelled.is_set():
                 return
@@ -291,6 +293,17 @@ class LocalProvider:
                 # Closing the generator stops llama-cpp-python before it samples another token.
                 chunks.close()
         finally:
+            loaded.lock.release()
+
+    def _acquire(self, cancelled: threading.Event) -> _LoadedModel | None:
+        """The cached model, locked for this generation; None when cancelled while waiting for it."""
+        while True:
+            loaded = _load(self.settings)
+            while not loaded.lock.acquire(timeout=_LOCK_POLL_S):
+                if cancelled.is_set():
+                    return None
+            if not loaded.closed:
+                return loaded
             loaded.lock.release()
 
     def _generation_error(self, exc: ValueError) -> ProviderError:
