@@ -47,6 +47,9 @@ def run_emacs(scenario: str, source: Path, home: Path, loopback: LoopbackServer,
     assert result_path.exists(), detail
     result = json.loads(result_path.read_text())
     assert result["ok"] is True, f"{result.get('error')}\n{detail}"
+    # eglot shows the server's warnings and errors (showMessage type 1 and 2) as "Server reports (type=N)"
+    complaints = [m for m in result["messages"] if "(type=1)" in m or "(type=2)" in m]
+    assert not complaints, complaints
     return result
 
 

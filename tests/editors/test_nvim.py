@@ -51,6 +51,9 @@ def run_nvim(scenario: str, source: Path, home: Path, loopback: LoopbackServer, 
     assert result_path.exists(), detail
     result = json.loads(result_path.read_text())
     assert result["ok"], f"{result.get('error')}\nnotifications: {result['notifications']}\n{detail}"
+    # vim.log.levels.WARN == 3: the plugin and the server (showMessage) had nothing to complain about
+    complaints = [n["message"] for n in result["notifications"] if (n.get("level") or 0) >= 3]
+    assert not complaints, complaints
     return result
 
 

@@ -159,6 +159,9 @@ def run_browser(
     assert result_path.exists(), detail
     result = json.loads(result_path.read_text())
     assert result["ok"], f"{result.get('error')}\nnotifications: {result['notifications']}\n{detail}"
+    # the server's and the extension's messages all start with "Codegen": none is expected here
+    complaints = [n for n in result["notifications"] if "Codegen" in n]
+    assert not complaints, complaints
     return result
 
 

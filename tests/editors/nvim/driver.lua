@@ -12,6 +12,16 @@ vim.notify = function(msg, level)
   table.insert(result.notifications, { message = tostring(msg), level = level })
 end
 
+-- The server's showMessage goes to nvim_echo, not vim.notify: record it with vim.log.levels.
+local LEVEL_OF_MESSAGE_TYPE = { [1] = vim.log.levels.ERROR, [2] = vim.log.levels.WARN, [3] = vim.log.levels.INFO }
+vim.lsp.handlers["window/showMessage"] = function(_, params)
+  table.insert(result.notifications, {
+    message = "server: " .. tostring(params.message),
+    level = LEVEL_OF_MESSAGE_TYPE[params.type] or vim.log.levels.DEBUG,
+  })
+  return vim.NIL
+end
+
 -- The "user" answers the rewrite prompt.
 vim.ui.input = function(opts, on_confirm)
   table.insert(result.prompts, opts.prompt or "")

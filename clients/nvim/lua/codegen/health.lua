@@ -45,16 +45,27 @@ function M.check()
   end
   health.info("settings: " .. (#shown > 0 and table.concat(shown, ", ") or "(server defaults)"))
 
-  health.start("codegen: current buffer")
-  local client = codegen.client()
+  -- :checkhealth runs in a buffer of its own, so look at every buffer, not the current one.
+  health.start("codegen: running server")
+  local client = vim.lsp.get_clients({ name = codegen.name })[1]
   if not client then
-    health.warn("no codegen client attached to this buffer", {
+    health.warn("no codegen client is running", {
       "Open a file buffer (buftype '') with a filetype the config accepts",
-      "See :LspInfo / :checkhealth vim.lsp",
+      "See :checkhealth vim.lsp and :LspLog",
     })
     return
   end
-  health.ok(string.format("client %d attached (position encoding %s)", client.id, client.offset_encoding))
+  local buffers = vim.tbl_map(function(bufnr)
+    return vim.fn.fnamemodify(vim.api.nvim_buf_get_name(bufnr), ":~:.")
+  end, vim.tbl_keys(client.attached_buffers))
+  health.ok(
+    string.format(
+      "client %d (position encoding %s) attached to: %s",
+      client.id,
+      client.offset_encoding,
+      table.concat(buffers, ", ")
+    )
+  )
   local ok, message = codegen.check_sync(client, 15000)
   if ok then
     health.ok("provider: " .. message)

@@ -151,6 +151,10 @@ end
 
 local function server_config(opts)
   local settings = vim.deepcopy(opts.settings or {})
+  if next(settings) == nil then
+    -- an empty Lua table would go out as a JSON array
+    settings = vim.empty_dict()
+  end
   local config = {
     name = M.name,
     cmd = opts.cmd,
