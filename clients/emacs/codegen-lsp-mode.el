@@ -76,7 +76,7 @@ Keep API keys out of it: use :apiKeyEnv or `codegen-lsp-mode-api-key-function'."
   "Rewrite the region following INSTRUCTION."
   (interactive (list (read-string "Rewrite instruction: ")))
   (let* ((action (codegen-lsp-mode--action "Codegen: Rewrite"))
-         (command (lsp:code-action-command action))
+         (command (lsp:code-action-command? action))
          (arguments (lsp:command-arguments? command))
          (argument (and arguments (aref arguments 0))))
     (when argument

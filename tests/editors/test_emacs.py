@@ -79,3 +79,21 @@ def test_rewrite_with_instruction(workspace: Path, editor_home: Path, loopback: 
     assert result["text"] == (
         "def evens(xs):\n    return list(filter(lambda x: x % 2 == 0, xs))\n\nprint(evens([1, 2]))\n"
     )
+
+
+LSP_MODE = any(EGLOT.glob("lsp-mode-*"))
+
+
+@pytest.mark.skipif(not LSP_MODE, reason=f"lsp-mode (Debian elpa-lsp-mode) is not installed ({INSTALL_HINT})")
+def test_rewrite_with_instruction_in_lsp_mode(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer
+) -> None:
+    source = workspace / "odds.py"
+    source.write_text("def odds(xs):\n    return [x for x in xs if x % 2]\n\nprint(odds([1, 2]))\n")
+    loopback.script(chat_reply("def odds(xs):\n", "    return list(filter(lambda x: x % 2, xs))\n"))
+
+    result = run_emacs("lsp-mode-rewrite", source, editor_home, loopback, CODEGEN_INSTRUCTION="use filter")
+
+    assert "Rewrite instruction: " in result["messages"]
+    assert "use filter" in request_text(loopback)
+    assert result["text"] == "def odds(xs):\n    return list(filter(lambda x: x % 2, xs))\n\nprint(odds([1, 2]))\n"

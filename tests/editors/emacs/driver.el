@@ -2,7 +2,8 @@
 
 ;; emacs -Q --batch -l driver.el
 ;; Environment: CODEGEN_SCENARIO ("code-action": plain eglot, no plugin; "rewrite": clients/emacs
-;; codegen.el with an instruction typed at its prompt), CODEGEN_FILE, CODEGEN_RESULT (JSON written
+;; codegen.el with an instruction typed at its prompt; "lsp-mode-rewrite": lsp-mode with
+;; clients/emacs codegen-lsp-mode.el, the same rewrite), CODEGEN_FILE, CODEGEN_RESULT (JSON written
 ;; here: ok, error, text, messages), CODEGEN_SERVER_CMD (JSON list), CODEGEN_CLIENT_DIR,
 ;; CODEGEN_INSTRUCTION.
 
@@ -34,8 +35,49 @@
     (unless (funcall predicate)
       (error "Timed out waiting for %s" what))))
 
-(defun driver-run (scenario file)
+(defun driver-select-first-lines (count)
+  "Select the first COUNT lines, as a user would with the mouse or C-SPC."
+  (goto-char (point-min))
+  (push-mark (point) t t)
+  (forward-line count)
+  (activate-mark))
+
+(defun driver-answer-prompt (function)
+  "Call FUNCTION interactively, typing CODEGEN_INSTRUCTION at its prompt."
+  (cl-letf (((symbol-function 'read-string)
+             (lambda (prompt &rest _)
+               (push prompt driver-messages)
+               (getenv "CODEGEN_INSTRUCTION"))))
+    (call-interactively function)))
+
+(defun driver-run-lsp-mode (server-cmd file)
+  (require 'lsp-mode)
+  (setq lsp-auto-guess-root t
+        lsp-enable-snippet nil
+        lsp-session-file (expand-file-name "lsp-session" (getenv "HOME"))
+        lsp-restart 'ignore
+        lsp-enabled-clients '(codegen-lsp))
+  (add-to-list 'load-path (getenv "CODEGEN_CLIENT_DIR"))
+  (require 'codegen-lsp-mode)
+  (setq codegen-lsp-mode-server-command server-cmd)
+  (find-file file)
+  (python-mode)
+  (lsp)
+  (driver-wait "lsp-mode to initialize the server"
+               (lambda ()
+                 (cl-some (lambda (workspace) (eq (lsp--workspace-status workspace) 'initialized))
+                          (lsp-workspaces))))
+  (let ((tick (buffer-modified-tick)))
+    (driver-select-first-lines 2)
+    (driver-answer-prompt #'codegen-lsp-mode-rewrite)
+    (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
+    (accept-process-output nil 0.5)))
+
+(cl-defun driver-run (scenario file)
   (let ((server-cmd (append (json-read-from-string (getenv "CODEGEN_SERVER_CMD")) nil)))
+    (when (equal scenario "lsp-mode-rewrite")
+      (driver-run-lsp-mode server-cmd file)
+      (cl-return-from driver-run))
     (setq eglot-confirm-server-initiated-edits nil)
     (if (equal scenario "code-action")
         ;; the README's "no plugin" configuration
@@ -64,15 +106,8 @@
           (eglot-code-actions (point) (point) nil t)))
        ((equal scenario "rewrite")
         ;; select the first two lines, M-x codegen-rewrite, type the instruction
-        (goto-char (point-min))
-        (push-mark (point) t t)
-        (forward-line 2)
-        (activate-mark)
-        (cl-letf (((symbol-function 'read-string)
-                   (lambda (prompt &rest _)
-                     (push prompt driver-messages)
-                     (getenv "CODEGEN_INSTRUCTION"))))
-          (call-interactively #'codegen-rewrite)))
+        (driver-select-first-lines 2)
+        (driver-answer-prompt #'codegen-rewrite))
        (t (error "Unknown scenario %s" scenario)))
       (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
       ;; let a second, unexpected edit show up
