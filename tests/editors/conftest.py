@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "user_settings(dict): code-server settings.json entries for one test")
+
+
 @pytest.fixture
 def editor_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"

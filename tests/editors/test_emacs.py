@@ -96,4 +96,7 @@ def test_rewrite_with_instruction_in_lsp_mode(
 
     assert "Rewrite instruction: " in result["messages"]
     assert "use filter" in request_text(loopback)
-    assert result["text"] == "def odds(xs):\n    return list(filter(lambda x: x % 2, xs))\n\nprint(odds([1, 2]))\n"
+    assert (
+        result["text"]
+        == "def odds(xs):\n    return list(filter(lambda x: x % 2, xs))\n\nprint(odds([1, 2]))\n"
+    )

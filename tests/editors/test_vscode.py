@@ -67,9 +67,10 @@ def free_port() -> int:
 
 @pytest.fixture
 def code_server(
-    vsix: Path, workspace: Path, editor_home: Path, loopback: LoopbackServer
+    request: pytest.FixtureRequest, vsix: Path, workspace: Path, editor_home: Path, loopback: LoopbackServer
 ) -> Iterator[tuple[str, dict[str, str]]]:
-    """code-server on loopback with the .vsix installed and a user's settings.json; yields its URL."""
+    """code-server on loopback with the .vsix installed and a user's settings.json; yields its URL.
+    A test's ``@pytest.mark.user_settings({...})`` adds to or overrides the settings."""
     data = editor_home / "code-server"
     extensions = editor_home / "extensions"
     command = server_command()
@@ -86,6 +87,9 @@ def code_server(
         "codegen.server.path": command[0],
         "codegen.server.args": command[1:],
     }
+    marker = request.node.get_closest_marker("user_settings")
+    if marker is not None:
+        settings.update(marker.args[0])
     (data / "User").mkdir(parents=True)
     (data / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
     env = editor_env(editor_home, loopback)
@@ -139,7 +143,12 @@ def code_server(
 
 
 def run_browser(
-    scenario: str, source: Path, code_server: tuple[str, dict[str, str]], home: Path, **extra: str
+    scenario: str,
+    source: Path,
+    code_server: tuple[str, dict[str, str]],
+    home: Path,
+    expect_complaints: bool = False,
+    **extra: str,
 ) -> dict:
     url, env = code_server
     result_path = home / "result.json"
@@ -161,7 +170,7 @@ def run_browser(
     assert result["ok"], f"{result.get('error')}\nnotifications: {result['notifications']}\n{detail}"
     # the server's and the extension's messages all start with "Codegen": none is expected here
     complaints = [n for n in result["notifications"] if "Codegen" in n]
-    assert not complaints, complaints
+    assert expect_complaints or not complaints, complaints
     return result
 
 
@@ -194,3 +203,18 @@ def test_palette_rewrite_edits_document(
 
     assert "use an f-string" in request_text(loopback)
     assert result["text"] == 'def greet(name):\n    return f"Hello {name}"\n'
+
+
+@pytest.mark.user_settings({"codegen.server.path": "/nonexistent/codegen-lsp"})
+def test_missing_server_says_how_to_install(
+    workspace: Path, editor_home: Path, code_server: tuple[str, dict[str, str]]
+) -> None:
+    (workspace / "empty.py").write_text("x = 1\n")
+
+    result = run_browser(
+        "missing-server", workspace / "empty.py", code_server, editor_home, expect_complaints=True
+    )
+
+    [message] = [n for n in result["notifications"] if "was not found" in n]
+    assert "/nonexistent/codegen-lsp" in message
+    assert "pipx install codegen-lsp" in message

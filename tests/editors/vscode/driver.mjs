@@ -2,6 +2,7 @@
 //   node driver.mjs SCENARIO URL FILE RESULT_JSON [SCREENSHOT]
 // SCENARIO "code-action": cursor on the comment, Ctrl+. , pick "Codegen: Generate code from comment".
 // SCENARIO "palette": select all, F1, "Codegen: Rewrite selection…", type CODEGEN_INSTRUCTION, Enter.
+// SCENARIO "missing-server": codegen.server.path points nowhere; wait for the extension's message.
 // The editor saves the file itself (files.autoSave in the test's settings); this script waits until
 // the file on disk changed, then writes {ok, error, text, notifications} to RESULT_JSON.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -116,21 +117,9 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
-let page;
-try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  await page.goto(url, { waitUntil: "domcontentloaded" });
-  await openFile(page);
-  if (scenario === "code-action") {
-    await codeAction(page);
-  } else if (scenario === "palette") {
-    await paletteRewrite(page);
-  } else {
-    throw new Error(`unknown scenario ${scenario}`);
-  }
-  // the extension's status-bar item while the job runs (the tests make the provider slow enough)
+/** The extension's status-bar item while the job runs (the tests make the provider slow enough),
+ * then the edited file on disk. */
+async function waitForEdit(page) {
   result.statusSeen = await page
     .locator(".part.statusbar .statusbar-item", { hasText: "Codegen" })
     .first()
@@ -140,6 +129,26 @@ try {
       () => false,
     );
   result.text = await waitForFileChange();
+}
+
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  await page.goto(url, { waitUntil: "domcontentloaded" });
+  await openFile(page);
+  if (scenario === "missing-server") {
+    await page.locator(".notification-toast", { hasText: "was not found" }).first().waitFor({ timeout: TIMEOUT });
+  } else if (scenario === "code-action") {
+    await codeAction(page);
+    await waitForEdit(page);
+  } else if (scenario === "palette") {
+    await paletteRewrite(page);
+    await waitForEdit(page);
+  } else {
+    throw new Error(`unknown scenario ${scenario}`);
+  }
   result.ok = true;
 } catch (error) {
   result.error = String(error?.stack ?? error);
