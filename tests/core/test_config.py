@@ -125,6 +125,17 @@ apply = "replace"
     assert settings.actions["add_types"].apply == "replace"
 
 
+def test_model_path_is_relative_to_the_file_that_names_it(tmp_path: Path, home: dict[str, str]) -> None:
+    write(
+        tmp_path / ".codegen-lsp.toml",
+        'provider = "mine"\n[providers.mine]\ntype = "local"\nmodel_path = "models/m.gguf"\n',
+    )
+    nested = tmp_path / "src"
+    nested.mkdir()
+    settings = config.resolve(nested, environ=home)
+    assert settings.providers["mine"].model_path == str(tmp_path / "models" / "m.gguf")
+
+
 def test_camel_case_from_editor(tmp_path: Path, home: dict[str, str]) -> None:
     settings = config.resolve(
         tmp_path,

@@ -460,6 +460,17 @@ async def test_run_streams_collects_and_finishes() -> None:
     assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
 
 
+async def test_run_stops_reading_after_the_code_block_closes() -> None:
+    rambling = [Delta("# Example usage:\n```python\nprint(area(2))\n```\n")] * 50
+    provider = ScriptedProvider([Delta("```python\nreturn math.pi * r ** 2\n"), Delta("```\n"), *rambling])
+    seen: list[str] = []
+    result = await pipeline.run(_generate_plan(), provider, seen.append)
+    assert len(seen) == 2  # nothing after the closing fence was waited for
+    assert provider.closed
+    assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
+    assert result.warnings == ()
+
+
 async def test_run_warns_when_cut_at_max_tokens() -> None:
     provider = ScriptedProvider([Delta("```python\nreturn (math.pi"), Delta(finish_reason="length")])
     result = await pipeline.run(_generate_plan(), provider)

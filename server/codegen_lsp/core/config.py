@@ -277,7 +277,13 @@ def _read_toml(path: Path, label: str) -> _Layer:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot be read: {exc}") from None
-    return _Layer(source, validate_options(raw, source, from_file=True))
+    data = validate_options(raw, source, from_file=True)
+    # A model file named in a config file is relative to that file, not to wherever the editor
+    # or the shell happened to start the server.
+    for provider in data.get("providers", {}).values():
+        if "model_path" in provider:
+            provider["model_path"] = str(path.parent / Path(provider["model_path"]).expanduser())
+    return _Layer(source, data)
 
 
 def _env_layer(environ: Mapping[str, str]) -> _Layer | None:

@@ -293,6 +293,10 @@ async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | N
     """Stream the plan through ``provider`` (``on_text`` sees each raw chunk) and :func:`finish` it."""
     parts: list[str] = []
     finish_reason: str | None = None
+    # Small models keep talking after the code (a "usage" block, the comment again and again, up
+    # to max_tokens). The first closed fence ends the code for live insertion, so it ends it here
+    # too: both modes agree and nobody waits for tokens that cleanup would throw away.
+    watcher = line_streamer(plan) if plan.mode != ApplyMode.SHOW else None
     stream = provider.stream(plan.completion)
     try:
         async for delta in stream:
@@ -300,6 +304,11 @@ async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | N
                 parts.append(delta.text)
                 if on_text is not None:
                     on_text(delta.text)
+                if watcher is not None:
+                    watcher.feed(delta.text)
+                    if watcher.done:
+                        finish_reason = "stop"
+                        break
             if delta.finish_reason:
                 finish_reason = delta.finish_reason
     finally:
