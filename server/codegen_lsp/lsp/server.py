@@ -41,6 +41,8 @@ class CodegenServer(LanguageServer):
         self.root: Path | None = None
         self.init_options: dict[str, Any] = {}
         self.section: dict[str, Any] = {}
+        #: bumped on every pushed configuration, so a slower pull cannot overwrite a newer push
+        self.section_epoch = 0
         self.edit_support = EditSupport(document_changes=False, create_files=False)
 
     # messages: one place, so tests and users see the same texts
@@ -71,6 +73,7 @@ class CodegenServer(LanguageServer):
         workspace = self.client_capabilities.workspace
         if not (workspace and workspace.configuration):
             return
+        epoch = self.section_epoch
         try:
             sections = await self.workspace_configuration_async(
                 lsp.ConfigurationParams(items=[lsp.ConfigurationItem(section=options.SECTION)])
@@ -78,6 +81,8 @@ class CodegenServer(LanguageServer):
         except Exception:
             log.warning("workspace/configuration failed", exc_info=True)
             return
+        if epoch != self.section_epoch:
+            return  # a push arrived while we waited: it is newer than this answer
         self.section = options.section_of(sections[0] if sections else None)
 
 
@@ -104,6 +109,7 @@ def create_server() -> CodegenServer:
         pushed = params.settings
         if isinstance(pushed, dict) and options.SECTION in pushed:
             ls.section = options.section_of(pushed)
+            ls.section_epoch += 1
         else:
             await ls.pull_configuration()
         ls.resolve_settings(announce=True)
