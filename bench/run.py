@@ -22,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,7 @@ async def item_jobs(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str
     return {
         "last_byte_to_apply_edit_ms": summary(result.overhead, 1000),
         "execute_command_ms": summary(result.command_total, 1000),
+        "ping_ms": summary(result.ping, 1000),
         "provider_script": {"tokens": len(JOB_SCRIPT.tokens), "ttft_s": JOB_SCRIPT.ttft},
     }
 
@@ -244,7 +246,7 @@ async def item_decode(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         "provider_cpu_ms_per_1000": _median([t.cpu_per_1000 for t in over]) * 1000,
         "server_job_cpu_ms": {str(t.tokens): _median(t.cpu) * 1000 for t in through},
         "server_job_wall_ms": {str(t.tokens): _median(t.wall) * 1000 for t in through},
-        "server_cpu_ms_per_1000": slope,
+        "server_cpu_ms_per_1000": slope * 1000,
     }
 
 
@@ -316,7 +318,12 @@ def _verdict(ok: bool | None) -> str:
 
 def table(results: dict[str, Any]) -> list[list[str]]:
     """Rows: item, measure, codegen-lsp, floor or peer, target, verdict."""
-    rows: list[list[str]] = []
+    rows: list[list[str]] = [
+        _row("!", f"{item} failed", str(r["error"])[:120], "", "", "ERROR")
+        for item, r in results.items()
+        if isinstance(r, dict) and "error" in r
+    ]
+    results = {item: r for item, r in results.items() if not (isinstance(r, dict) and "error" in r)}
     s = results.get("startup")
     if s:
         ours, bare = s.get("codegen-lsp"), s.get("bare pygls")
@@ -417,7 +424,7 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 "4",
                 "provider's last byte → applyEdit, p50 / p99",
                 f"{_fmt(o['p50'], ' ms')} / {_fmt(o['p99'], ' ms')}",
-                "",
+                f"empty round trip {_fmt(j['ping_ms']['p50'], ' ms')} / {_fmt(j['ping_ms']['p99'], ' ms')}",
                 "p99 ≤ 2 ms",
                 _verdict(o["p99"] <= 2),
             )
@@ -537,7 +544,13 @@ def main(argv: list[str] | None = None) -> int:
             for item in chosen:
                 t = time.perf_counter()
                 print(f"[bench] {item} …", file=sys.stderr, flush=True)
-                results[item] = await RUNNERS[item](sizes, home, provider)
+                try:
+                    results[item] = await RUNNERS[item](sizes, home, provider)
+                except Exception as exc:  # one broken item must not lose the others' numbers
+                    if args.quick:
+                        raise
+                    traceback.print_exc()
+                    results[item] = {"error": repr(exc)}
                 print(f"[bench] {item} done in {time.perf_counter() - t:.0f} s", file=sys.stderr, flush=True)
 
     try:

@@ -1,0 +1,217 @@
+"""The language server with stopwatches and a heap tracer clipped on, for finding where time and
+memory go. It changes nothing in the server's code: it wraps a few functions from outside and
+then runs ``codegen_lsp.lsp`` as ``python -m codegen_lsp.lsp`` would.
+
+``BENCH_STAMPS=FILE``: append ``<stage> <perf_counter>`` lines at the stages a generation passes
+after the provider's last byte: the decoder seeing ``[DONE]``, ``pipeline.run`` returning,
+``apply_edit`` starting, the applyEdit request leaving through pygls' writer. It also records every garbage-collector pause as ``gc<generation> <seconds>``. ``perf_counter``
+is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp with, so
+:mod:`bench.breakdown` lines the stages up with the provider's last byte.
+
+``BENCH_CACHE_SSL=1``: one SSL context per process instead of one per job (the proposed fix).
+
+``BENCH_EARLY_RETURN=1``: deliver at the final delta, close the stream afterwards (proposed fix).
+
+``BENCH_GC_FREEZE=1``: ``gc.freeze()`` after the server's imports (an experiment for the tails).
+
+``BENCH_TRACEMALLOC=FILE``: trace allocations (25 frames); every ``SIGUSR1`` appends the top
+growth since the previous signal to FILE (after a ``gc.collect()``).
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import os
+import runpy
+import signal
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+
+def _install_stamps(path: str) -> None:
+    from pygls.protocol import json_rpc
+
+    from codegen_lsp.core import pipeline
+    from codegen_lsp.lsp import generation
+    from codegen_lsp.providers import chat_stream
+
+    out = open(path, "a", buffering=1)  # noqa: SIM115  # open for the process's lifetime
+    clock = time.perf_counter
+
+    def stamp(stage: str) -> None:
+        out.write(f"{stage} {clock():.9f}\n")
+
+    feed = chat_stream.ChatStreamDecoder.feed
+
+    @functools.wraps(feed)
+    def traced_feed(self: Any, data: str, event: str = "message") -> Any:
+        if data.strip() == "[DONE]":
+            stamp("done_event")
+        return feed(self, data, event)
+
+    chat_stream.ChatStreamDecoder.feed = traced_feed  # type: ignore[method-assign]
+
+    run = pipeline.run
+
+    @functools.wraps(run)
+    async def traced_run(*args: Any, **kwargs: Any) -> Any:
+        result = await run(*args, **kwargs)
+        stamp("pipeline_returned")
+        return result
+
+    pipeline.run = traced_run
+
+    apply_edit = generation.apply_edit
+
+    @functools.wraps(apply_edit)
+    async def traced_apply_edit(*args: Any, **kwargs: Any) -> Any:
+        stamp("apply_edit_start")
+        return await apply_edit(*args, **kwargs)
+
+    generation.apply_edit = traced_apply_edit
+
+    send = json_rpc.JsonRPCProtocol._send_data
+
+    @functools.wraps(send)
+    def traced_send(self: Any, data: Any) -> Any:
+        method = getattr(data, "method", None)
+        if method == "workspace/applyEdit":
+            stamp("send_start")
+            result = send(self, data)
+            stamp("send_end")
+            return result
+        return send(self, data)
+
+    json_rpc.JsonRPCProtocol._send_data = traced_send  # type: ignore[method-assign]
+
+    # garbage-collector pauses, a suspect for latency tails: "gc<generation> <seconds>"
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[:] = [clock()]
+        elif started:
+            out.write(f"gc{info['generation']} {clock() - started[0]:.9f}\n")
+
+    gc.callbacks.append(on_gc)
+
+
+def _install_tracemalloc(path: str) -> None:
+    tracemalloc.start(25)
+    previous: list[tracemalloc.Snapshot] = []
+
+    def dump(signum: int, frame: Any) -> None:
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [
+                tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            ]
+        )
+        with open(path, "a") as out:
+            current, peak = tracemalloc.get_traced_memory()
+            out.write(
+                f"=== {time.strftime('%H:%M:%S')} traced {current / 2**20:.2f} MiB (peak {peak / 2**20:.2f})\n"
+            )
+            if previous:
+                for stat in snapshot.compare_to(previous[-1], "traceback")[:12]:
+                    out.write(f"{stat.size_diff / 1024:+10.1f} KiB {stat.count_diff:+7d} blocks\n")
+                    for line in stat.traceback.format(limit=8):
+                        out.write(f"      {line}\n")
+            previous[:] = [snapshot]
+
+    signal.signal(signal.SIGUSR1, dump)
+
+
+def _cache_ssl_context() -> None:
+    """The fix proposed for providers/openai.py, applied from outside to measure it: one SSL
+    context per process (per CA setting) instead of one per job."""
+    import httpx
+
+    from codegen_lsp.providers import openai
+
+    build = openai.ssl_context_from_env
+    cache: dict[tuple[str | None, ...], Any] = {}
+
+    @functools.wraps(build)
+    def cached(environ: Any) -> Any:
+        key = tuple(
+            environ.get(n) for n in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_DIR")
+        )
+        if key not in cache:
+            context = build(environ)
+            cache[key] = httpx.create_ssl_context() if context is True else context
+        return cache[key]
+
+    openai.ssl_context_from_env = cached
+
+
+def _early_return() -> None:
+    """The fix proposed for core/pipeline.py ``run``, applied from outside to measure it: stop
+    reading at the final delta (the one with the finish reason) and close the provider's
+    stream (HTTP response, connection bookkeeping) in the background instead of before the
+    answer is delivered."""
+    import asyncio
+    from dataclasses import replace
+
+    from codegen_lsp.core import pipeline
+
+    background: set[asyncio.Task[Any]] = set()
+
+    async def run(plan: Any, provider: Any, on_text: Any = None) -> Any:
+        parts: list[str] = []
+        finish_reason: str | None = None
+        stream = provider.stream(plan.completion)
+        complete = False
+        try:
+            async for delta in stream:
+                if delta.text:
+                    parts.append(delta.text)
+                    if on_text is not None:
+                        on_text(delta.text)
+                if delta.finish_reason:
+                    finish_reason = delta.finish_reason
+                if delta.finish_reason is not None or delta.usage is not None:
+                    complete = True
+                    break
+        finally:
+            aclose: Any = getattr(stream, "aclose", None)
+            if aclose is not None:
+                if complete:
+                    task = asyncio.get_running_loop().create_task(aclose())
+                    background.add(task)
+                    task.add_done_callback(background.discard)
+                else:
+                    await aclose()
+        result = pipeline.finish(plan, "".join(parts))
+        return replace(result, finish_reason=finish_reason)
+
+    pipeline.run = run
+
+
+def main() -> None:
+    if os.environ.get("BENCH_EARLY_RETURN"):
+        _early_return()
+    if os.environ.get("BENCH_CACHE_SSL"):
+        _cache_ssl_context()
+    if os.environ.get("BENCH_STAMPS"):
+        _install_stamps(os.environ["BENCH_STAMPS"])
+    if os.environ.get("BENCH_TRACEMALLOC"):
+        _install_tracemalloc(os.environ["BENCH_TRACEMALLOC"])
+    if os.environ.get("BENCH_GC_FREEZE"):
+        # what the server could do itself once it is loaded: move the ~100k long-lived objects
+        # of lsprotocol, cattrs and pygls out of the collector's sight, so a full collection
+        # walks only what jobs allocate
+        import codegen_lsp.lsp.server  # noqa: F401
+
+        gc.collect()
+        gc.freeze()
+    sys.argv = ["codegen_lsp.lsp", *sys.argv[1:]]
+    runpy.run_module("codegen_lsp.lsp", run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()

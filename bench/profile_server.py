@@ -1,0 +1,81 @@
+"""Profile the language server under one benchmark scenario with pyinstrument.
+
+    .venv/bin/python -m bench.profile_server typing      # 500 didChange on a 100k-line document
+    .venv/bin/python -m bench.profile_server actions     # 500 codeAction requests on it
+    .venv/bin/python -m bench.profile_server jobs        # 200 generate jobs (last byte → applyEdit)
+    .venv/bin/python -m bench.profile_server startup     # process start → initialize answered
+
+The server runs as ``python -m pyinstrument … -m codegen_lsp.lsp`` and writes its text report
+to ``bench/results/profile-<scenario>.txt`` when it exits. pyinstrument is a bench/test extra,
+not a dependency of the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from bench import docs, lsp_bench, servers
+from bench.refprovider import RefProvider, Script
+
+RESULTS = servers.BENCH / "results"
+
+
+async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: RefProvider, size: int) -> None:
+    async with lsp_bench.session(spec, home, log_name=f"profile-{name}") as client:
+        if name == "startup":
+            return
+        if name == "jobs":
+            script = Script(docs.ANSWER_TOKENS, tag="bench-job-0")
+            provider.choose = lambda body: script
+            text, line = docs.job_document("bench-job-0")
+            uri = f"file://{home}/job.py"
+            await client.open(uri, text)
+            for _ in range(200):
+                provider.take()
+                await lsp_bench.run_job(client, provider, uri, line, "bench-job-0")
+                await lsp_bench.reset(client, uri, text)
+            return
+        uri = f"file://{home}/doc.py"
+        text = docs.python_document(size)
+        await client.open(uri, text)
+        await lsp_bench.ping(client)
+        if name == "typing":
+            await lsp_bench.did_change_cost(client, uri, 500, size // 2)
+        elif name == "actions":
+            await lsp_bench.code_action_latencies(client, uri, text, 500)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("scenario", choices=("typing", "actions", "jobs", "startup"))
+    parser.add_argument("--lines", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    report = RESULTS / f"profile-{args.scenario}.txt"
+    home = servers.temp_home()
+    with RefProvider() as provider:
+        spec = servers.ours(provider.base_url, home)
+        spec.command = [
+            sys.executable,
+            "-m",
+            "pyinstrument",
+            "--interval",
+            "0.0005",
+            "-r",
+            "text",
+            "--show-all" if args.scenario == "startup" else "--hide-regex=^$",
+            "-o",
+            str(report),
+            "-m",
+            "codegen_lsp.lsp",
+        ]
+        asyncio.run(scenario(args.scenario, spec, home, provider, args.lines))
+    print(f"wrote {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
