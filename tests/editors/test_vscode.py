@@ -168,8 +168,8 @@ def run_browser(
     assert result_path.exists(), detail
     result = json.loads(result_path.read_text())
     assert result["ok"], f"{result.get('error')}\nnotifications: {result['notifications']}\n{detail}"
-    # the server's and the extension's messages all start with "Codegen": none is expected here
-    complaints = [n for n in result["notifications"] if "Codegen" in n]
+    # the server's and the extension's messages all start with "Codegen": no warning or error is expected
+    complaints = [n for n in result["notifications"] if n["severity"] != "info" and "Codegen" in n["message"]]
     assert expect_complaints or not complaints, complaints
     return result
 
@@ -205,6 +205,22 @@ def test_palette_rewrite_edits_document(
     assert result["text"] == 'def greet(name):\n    return f"Hello {name}"\n'
 
 
+def test_api_key_from_secret_storage_reaches_the_provider(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    (workspace / "key.py").write_text("x = 1\n")
+    loopback.script(chat_reply("ok"))
+    key = "sk-test-secret-4242"
+
+    result = run_browser("api-key", workspace / "key.py", code_server, editor_home, CODEGEN_API_KEY=key)
+
+    assert loopback.requests, "Check provider sent no request"
+    assert loopback.requests[-1].headers.get("authorization") == f"Bearer {key}"
+    assert any("works" in n["message"] for n in result["notifications"]), result["notifications"]
+    # kept in secret storage, never in the user's settings
+    assert key not in (editor_home / "code-server" / "User" / "settings.json").read_text()
+
+
 @pytest.mark.user_settings({"codegen.server.path": "/nonexistent/codegen-lsp"})
 def test_missing_server_says_how_to_install(
     workspace: Path, editor_home: Path, code_server: tuple[str, dict[str, str]]
@@ -215,6 +231,7 @@ def test_missing_server_says_how_to_install(
         "missing-server", workspace / "empty.py", code_server, editor_home, expect_complaints=True
     )
 
-    [message] = [n for n in result["notifications"] if "was not found" in n]
+    [message] = [n["message"] for n in result["notifications"] if n["severity"] == "error"]
+    assert "was not found" in message
     assert "/nonexistent/codegen-lsp" in message
     assert "pipx install codegen-lsp" in message

@@ -3,6 +3,7 @@
 // SCENARIO "code-action": cursor on the comment, Ctrl+. , pick "Codegen: Generate code from comment".
 // SCENARIO "palette": select all, F1, "Codegen: Rewrite selection…", type CODEGEN_INSTRUCTION, Enter.
 // SCENARIO "missing-server": codegen.server.path points nowhere; wait for the extension's message.
+// SCENARIO "api-key": "Codegen: Set API key" (types CODEGEN_API_KEY), then "Codegen: Check provider".
 // The editor saves the file itself (files.autoSave in the test's settings); this script waits until
 // the file on disk changed, then writes {ok, error, text, notifications} to RESULT_JSON.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,7 +30,53 @@ async function waitForFileChange() {
 }
 
 async function notifications(page) {
-  return page.locator(".notification-toast .notification-list-item-message").allInnerTexts().catch(() => []);
+  return page
+    .locator(".notification-toast .notification-list-item")
+    .evaluateAll((items) =>
+      items.map((item) => ({
+        message: item.querySelector(".notification-list-item-message")?.textContent ?? "",
+        severity: item.querySelector(".codicon-error")
+          ? "error"
+          : item.querySelector(".codicon-warning")
+            ? "warning"
+            : "info",
+      })),
+    )
+    .catch(() => []);
+}
+
+/** F1, type a command's title, run it. */
+async function runCommand(page, title) {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ timeout: TIMEOUT });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ timeout: TIMEOUT });
+  await page.keyboard.press("Enter");
+}
+
+async function setKeyAndCheck(page) {
+  await runCommand(page, "Codegen: Set API key");
+  await page.locator(".quick-input-widget", { hasText: "secret storage" }).waitFor({ timeout: TIMEOUT });
+  await page.keyboard.type(process.env.CODEGEN_API_KEY ?? "");
+  await page.keyboard.press("Enter");
+  await page.locator(".notification-toast", { hasText: "API key saved" }).first().waitFor({ timeout: TIMEOUT });
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    await runCommand(page, "Codegen: Check provider");
+    // the answer, not the "checking the provider…" progress toast
+    const answer = page.locator(".notification-toast", { hasText: /works|fail|error|not running yet/i }).last();
+    await answer.waitFor({ timeout: TIMEOUT });
+    if (!(await answer.innerText()).includes("not running yet")) {
+      return;
+    }
+    // the server was still starting: clear the toasts and ask again
+    await page.keyboard.press("Escape");
+    if (Date.now() > deadline) {
+      throw new Error("the server never came up for Check provider");
+    }
+    await page.waitForTimeout(500);
+  }
 }
 
 async function openFile(page) {
@@ -140,6 +187,8 @@ try {
   await openFile(page);
   if (scenario === "missing-server") {
     await page.locator(".notification-toast", { hasText: "was not found" }).first().waitFor({ timeout: TIMEOUT });
+  } else if (scenario === "api-key") {
+    await setKeyAndCheck(page);
   } else if (scenario === "code-action") {
     await codeAction(page);
     await waitForEdit(page);
