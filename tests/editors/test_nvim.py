@@ -100,6 +100,19 @@ def test_rewrite_with_instruction(workspace: Path, editor_home: Path, loopback: 
     ]
 
 
+def test_fix_a_diagnostic_from_another_tool(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer
+) -> None:
+    source = workspace / "area.py"
+    source.write_text("def area(r):\n    return 3.14 * r * r\nprint(are(2))\n")
+    loopback.script(chat_reply("print(area(2))\n"))
+
+    result = run_nvim("fix", source, editor_home, loopback)
+
+    assert 'Name "are" is not defined' in request_text(loopback)
+    assert result["lines"] == ["def area(r):", "    return 3.14 * r * r", "print(area(2))"]
+
+
 def test_cancel_mid_generation(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
     original = "# fib(n): the n-th Fibonacci number\n\nprint(fib(10))\n"
     source = workspace / "fib.py"

@@ -81,6 +81,19 @@ local function run()
     wait_for("the job to end", function()
       return codegen.running() == 0
     end)
+  elseif scenario == "fix" then
+    -- another tool's diagnostic on line 3 (as a linter would publish it), then :Codegen fix there
+    local ns = vim.api.nvim_create_namespace("some-linter")
+    vim.diagnostic.set(ns, 0, {
+      { lnum = 2, col = 6, end_lnum = 2, end_col = 9, severity = vim.diagnostic.severity.ERROR,
+        message = "Name \"are\" is not defined", source = "some-linter" },
+    })
+    vim.api.nvim_win_set_cursor(0, { 3, 7 })
+    vim.cmd("Codegen fix")
+    wait_for("the fix", edited)
+    wait_for("the job to end", function()
+      return codegen.running() == 0
+    end)
   elseif scenario == "cancel" then
     vim.api.nvim_win_set_cursor(0, { 1, 0 })
     vim.cmd("Codegen generate")

@@ -374,11 +374,51 @@ local function codegen_action_filter(prefix)
   end
 end
 
---- Pick among the server's "Codegen: ..." code actions at the cursor or range.
+--- Every diagnostic on lines [first, last] (0-based), whichever source published it, as LSP
+--- diagnostics in `encoding`.  Neovim's own code_action sends each server only the diagnostics
+--- that server published, and codegen-lsp publishes none: its Fix actions need the others'.
+local function line_diagnostics(bufnr, first, last, encoding)
+  local found = {}
+  for lnum = first, last do
+    for _, d in ipairs(vim.diagnostic.get(bufnr, { lnum = lnum })) do
+      local end_lnum = d.end_lnum or d.lnum
+      table.insert(found, {
+        range = {
+          start = position(bufnr, d.lnum, d.col or 0, encoding),
+          ["end"] = position(bufnr, end_lnum, d.end_col or d.col or 0, encoding),
+        },
+        severity = d.severity,
+        message = d.message,
+        source = d.source,
+        code = d.code,
+      })
+    end
+  end
+  return found
+end
+
+--- Pick among the server's "Codegen: ..." code actions at the cursor or range; with a `prefix`
+--- other than "Codegen:", apply the only match at once.
 function M.actions(cmd_opts, prefix)
-  local params = { filter = codegen_action_filter(prefix or "Codegen:") }
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = require_client(bufnr)
+  if not client then
+    return
+  end
+  local first, last
   if cmd_opts and cmd_opts.range > 0 then
-    params.range = { start = { cmd_opts.line1, 0 }, ["end"] = { cmd_opts.line2, math.huge } }
+    first, last = cmd_opts.line1 - 1, cmd_opts.line2 - 1
+  else
+    first = vim.api.nvim_win_get_cursor(0)[1] - 1
+    last = first
+  end
+  local params = {
+    filter = codegen_action_filter(prefix or "Codegen:"),
+    context = { diagnostics = line_diagnostics(bufnr, first, last, client.offset_encoding) },
+  }
+  if cmd_opts and cmd_opts.range > 0 then
+    local last_line = vim.api.nvim_buf_get_lines(bufnr, last, last + 1, false)[1] or ""
+    params.range = { start = { first + 1, 0 }, ["end"] = { last + 1, math.max(#last_line - 1, 0) } }
   end
   if prefix and prefix ~= "Codegen:" then
     params.apply = true
