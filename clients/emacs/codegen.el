@@ -46,7 +46,7 @@ Called when the server starts; the key travels in memory only.  Example:
   :type '(choice (const nil) function))
 
 (defun codegen--initialization-options (&rest _)
-  "The initializationOptions for the server, with the API key when one is configured."
+  "The initializationOptions for the server, with the API key if configured."
   (let ((options (copy-sequence codegen-settings))
         (key (and codegen-api-key-function (funcall codegen-api-key-function))))
     (when (and key (not (string-empty-p key)))
@@ -75,11 +75,35 @@ Called when the server starts; the key travels in memory only.  Example:
       (list (region-beginning) (region-end))
     (list (point) (point))))
 
+(defun codegen--diagnostics (beg end)
+  "Flymake's diagnostics on the lines from BEG to END, as LSP diagnostics.
+codegen-lsp publishes none itself; its Fix actions work on other
+checkers' diagnostics, which eglot would not send it (see the README:
+`eglot-stay-out-of' flymake keeps them)."
+  (let ((from (save-excursion (goto-char beg) (line-beginning-position)))
+        (to (save-excursion (goto-char end) (line-end-position))))
+    (vconcat
+     (mapcar (lambda (diag)
+               (list :range (list :start (eglot--pos-to-lsp-position (flymake-diagnostic-beg diag))
+                                  :end (eglot--pos-to-lsp-position (flymake-diagnostic-end diag)))
+                     :severity (pcase (flymake-diagnostic-type diag)
+                                 ((or :error 'eglot-error) 1)
+                                 ((or :warning 'eglot-warning) 2)
+                                 (_ 3))
+                     :message (flymake-diagnostic-text diag)))
+             (and (bound-and-true-p flymake-mode) (flymake-diagnostics from to))))))
+
 (defun codegen--actions (beg end)
   "The server's \"Codegen: ...\" code actions between BEG and END."
-  (cl-remove-if-not
-   (lambda (action) (string-prefix-p "Codegen:" (or (plist-get action :title) "")))
-   (eglot-code-actions beg end nil nil)))
+  (let ((actions (jsonrpc-request
+                  (eglot--current-server-or-lose) :textDocument/codeAction
+                  (list :textDocument (eglot--TextDocumentIdentifier)
+                        :range (list :start (eglot--pos-to-lsp-position beg)
+                                     :end (eglot--pos-to-lsp-position end))
+                        :context (list :diagnostics (codegen--diagnostics beg end))))))
+    (cl-remove-if-not
+     (lambda (action) (string-prefix-p "Codegen:" (or (plist-get action :title) "")))
+     (append actions nil))))
 
 (defun codegen--command-of (action)
   "The (COMMAND . ARGUMENTS) of a code ACTION (a CodeAction or a bare Command)."
@@ -89,8 +113,8 @@ Called when the server starts; the key travels in memory only.  Example:
       (cons (plist-get command :command) (plist-get command :arguments)))))
 
 (defun codegen--execute-async (server command arguments)
-  "Send COMMAND with ARGUMENTS to SERVER without waiting: a generation may take minutes,
-and its result arrives as a workspace edit."
+  "Send COMMAND with ARGUMENTS to SERVER without waiting.
+A generation may take minutes; its result arrives as a workspace edit."
   (jsonrpc-async-request
    server :workspace/executeCommand
    (list :command command :arguments (or arguments []))
@@ -213,7 +237,8 @@ and its result arrives as a workspace edit."
     (define-key map "x" #'codegen-cancel)
     (define-key map "c" #'codegen-check-provider)
     map)
-  "Keymap of Codegen commands; bind it to a prefix, e.g. (global-set-key (kbd \"C-c g\") codegen-command-map).")
+  "Keymap of Codegen commands; bind it to a prefix key.
+For example: (global-set-key (kbd \"C-c g\") \='codegen-command-map).")
 (fset 'codegen-command-map codegen-command-map)
 
 (provide 'codegen)

@@ -81,6 +81,17 @@ def test_rewrite_with_instruction(workspace: Path, editor_home: Path, loopback: 
     )
 
 
+def test_fix_a_flymake_diagnostic(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "area.py"
+    source.write_text("def area(r):\n    return 3.14 * r * r\nprint(are(2))\n")
+    loopback.script(chat_reply("print(area(2))\n"))
+
+    result = run_emacs("fix", source, editor_home, loopback)
+
+    assert 'Name "are" is not defined' in request_text(loopback)
+    assert result["text"] == "def area(r):\n    return 3.14 * r * r\nprint(area(2))\n"
+
+
 LSP_MODE = any(EGLOT.glob("lsp-mode-*"))
 
 

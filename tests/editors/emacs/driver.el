@@ -3,7 +3,8 @@
 ;; emacs -Q --batch -l driver.el
 ;; Environment: CODEGEN_SCENARIO ("code-action": plain eglot, no plugin; "rewrite": clients/emacs
 ;; codegen.el with an instruction typed at its prompt; "lsp-mode-rewrite": lsp-mode with
-;; clients/emacs codegen-lsp-mode.el, the same rewrite), CODEGEN_FILE, CODEGEN_RESULT (JSON written
+;; clients/emacs codegen-lsp-mode.el, the same rewrite; "fix": codegen.el's codegen-fix on another
+;; flymake checker's diagnostic), CODEGEN_FILE, CODEGEN_RESULT (JSON written
 ;; here: ok, error, text, messages), CODEGEN_SERVER_CMD (JSON list), CODEGEN_CLIENT_DIR,
 ;; CODEGEN_INSTRUCTION.
 
@@ -50,6 +51,14 @@
                (getenv "CODEGEN_INSTRUCTION"))))
     (call-interactively function)))
 
+(defun driver-linter (report-fn &rest _)
+  "A flymake checker that finds one undefined name on line 3, as a real linter would."
+  (save-excursion
+    (goto-char (point-min))
+    (forward-line 2)
+    (funcall report-fn (list (flymake-make-diagnostic (current-buffer) (+ (point) 6) (+ (point) 9)
+                                                      :error "Name \"are\" is not defined")))))
+
 (defun driver-run-lsp-mode (server-cmd file)
   (require 'lsp-mode)
   (setq lsp-auto-guess-root t
@@ -86,6 +95,13 @@
       (require 'codegen)
       (setq codegen-server-command server-cmd)
       (codegen-eglot-setup '(python-mode)))
+    (when (equal scenario "fix")
+      ;; the README's advice: keep your own checkers when eglot manages the buffer
+      (setq eglot-stay-out-of '(flymake))
+      (add-hook 'python-mode-hook
+                (lambda ()
+                  (setq-local flymake-diagnostic-functions (list #'driver-linter))
+                  (flymake-mode 1))))
     (find-file file)
     (python-mode)
     (apply #'eglot (eglot--guess-contact))
@@ -108,6 +124,13 @@
         ;; select the first two lines, M-x codegen-rewrite, type the instruction
         (driver-select-first-lines 2)
         (driver-answer-prompt #'codegen-rewrite))
+       ((equal scenario "fix")
+        (flymake-start)
+        (driver-wait "the linter's diagnostic" #'flymake-diagnostics)
+        (goto-char (point-min))
+        (forward-line 2)
+        (forward-char 7)
+        (call-interactively #'codegen-fix))
        (t (error "Unknown scenario %s" scenario)))
       (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
       ;; let a second, unexpected edit show up
