@@ -68,11 +68,17 @@ def tree_cpu(pid: int) -> float:
 
 @contextlib.asynccontextmanager
 async def session(
-    spec: ServerSpec, workdir: Path, *, options: Any = None, log_name: str | None = None
+    spec: ServerSpec,
+    workdir: Path,
+    *,
+    options: Any = None,
+    log_name: str | None = None,
+    exit_wait: float = 5.0,
 ) -> AsyncIterator[LspClient]:
     """A started, initialized server; shut down (or killed) afterwards."""
     stderr = workdir / f"{log_name or spec.name.replace(' ', '-')}.stderr.log"
     client = await LspClient.spawn(spec.command, env=spec.env, cwd=workdir, stderr_path=stderr)
+    client.exit_wait = exit_wait
     try:
         reply = await client.initialize(
             root=workdir,

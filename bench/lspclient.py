@@ -133,6 +133,8 @@ class LspClient:
         }
         #: seconds any request may take before the benchmark gives up on the server
         self.request_timeout = 120.0
+        #: seconds the process may take to exit after ``exit`` before it is killed
+        self.exit_wait = 5.0
         #: answered to every ``workspace/configuration`` item
         self.configuration: Any = None
         #: apply ``workspace/applyEdit`` to ``docs`` and send the matching didChange
@@ -205,7 +207,7 @@ class LspClient:
                     await self.request("shutdown", None)
                 await self.notify("exit", None)
             try:
-                await asyncio.wait_for(self.proc.wait(), 5)
+                await asyncio.wait_for(self.proc.wait(), self.exit_wait)
             except TimeoutError:
                 self.kill()
                 await self.proc.wait()

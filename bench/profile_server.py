@@ -1,6 +1,6 @@
 """Profile the language server under one benchmark scenario with pyinstrument.
 
-    .venv/bin/python -m bench.profile_server typing      # 500 didChange on a 100k-line document
+    .venv/bin/python -m bench.profile_server typing      # 200 didChange on a 100k-line document
     .venv/bin/python -m bench.profile_server actions     # 500 codeAction requests on it
     .venv/bin/python -m bench.profile_server jobs        # 200 generate jobs (last byte → applyEdit)
     .venv/bin/python -m bench.profile_server startup     # process start → initialize answered
@@ -24,7 +24,8 @@ RESULTS = servers.BENCH / "results"
 
 
 async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: RefProvider, size: int) -> None:
-    async with lsp_bench.session(spec, home, log_name=f"profile-{name}") as client:
+    # pyinstrument renders its report at exit, which takes a while after a long run
+    async with lsp_bench.session(spec, home, log_name=f"profile-{name}", exit_wait=120) as client:
         if name == "startup":
             return
         if name == "jobs":
@@ -43,7 +44,7 @@ async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: Re
         await client.open(uri, text)
         await lsp_bench.ping(client)
         if name == "typing":
-            await lsp_bench.did_change_cost(client, uri, 500, size // 2)
+            await lsp_bench.did_change_cost(client, uri, 200, size // 2)
         elif name == "actions":
             await lsp_bench.code_action_latencies(client, uri, text, 500)
 
