@@ -39,7 +39,8 @@ LABELS = {
 def _spec(provider: RefProvider, home: Path, **env: str) -> servers.ServerSpec:
     spec = servers.ours(provider.base_url, home)
     spec.command = [sys.executable, "-m", "bench.instrumented_server"]
-    spec.env = {**spec.env, **env, "PYTHONPATH": str(servers.ROOT)}
+    paths = [str(servers.ROOT), spec.env.get("PYTHONPATH", "")]
+    spec.env = {**spec.env, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     return spec
 
 

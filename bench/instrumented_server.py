@@ -12,10 +12,12 @@ is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp wi
 
 ``BENCH_EARLY_RETURN=1``: deliver at the final delta, close the stream afterwards (proposed fix).
 
+``BENCH_FAST_DOCS=1``: no pygls copy of documents, incremental line index (proposed fixes).
+
 ``BENCH_GC_FREEZE=1``: ``gc.freeze()`` after the server's imports (an experiment for the tails).
 
-``BENCH_TRACEMALLOC=FILE``: trace allocations (25 frames); every ``SIGUSR1`` appends the top
-growth since the previous signal to FILE (after a ``gc.collect()``).
+``BENCH_TRACEMALLOC=FILE``: the first ``SIGUSR1`` starts tracing allocations (25 frames), every
+later one appends the top growth since the previous signal to FILE (after a ``gc.collect()``).
 """
 
 from __future__ import annotations
@@ -100,17 +102,19 @@ def _install_stamps(path: str) -> None:
 
 
 def _install_tracemalloc(path: str) -> None:
-    tracemalloc.start(25)
+    # Tracing from the start would make importing lsprotocol take minutes: the first SIGUSR1
+    # starts tracing (after the warm-up jobs), each later one writes the growth since the last.
     previous: list[tracemalloc.Snapshot] = []
+    ignore = [
+        tracemalloc.Filter(False, tracemalloc.__file__),
+        tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+    ]
 
     def dump(signum: int, frame: Any) -> None:
         gc.collect()
-        snapshot = tracemalloc.take_snapshot().filter_traces(
-            [
-                tracemalloc.Filter(False, tracemalloc.__file__),
-                tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
-            ]
-        )
+        if not tracemalloc.is_tracing():
+            tracemalloc.start(25)
+        snapshot = tracemalloc.take_snapshot().filter_traces(ignore)
         with open(path, "a") as out:
             current, peak = tracemalloc.get_traced_memory()
             out.write(
@@ -192,7 +196,63 @@ def _early_return() -> None:
     pipeline.run = run
 
 
+def _fast_documents() -> None:
+    """The two fixes proposed for typing in large files, applied from outside to measure them:
+    pygls keeps no second copy of each document (the server never reads pygls' workspace), and
+    the document store updates its line index per change instead of rebuilding it
+    (:mod:`bench.proposals.line_index`; in place, so jobs must keep their own starting index)."""
+    from lsprotocol import types as lsp
+    from pygls.protocol import language_server
+
+    from bench.proposals.line_index import IncrementalLineIndex
+    from codegen_lsp.core.tracking import Change, change_between
+    from codegen_lsp.lsp import documents
+    from codegen_lsp.lsp.positions import from_client_range
+
+    protocol = language_server.LanguageServerProtocol
+
+    def only_user_handler(method: str) -> Any:
+        @language_server.lsp_method(method)
+        def handler(self: Any, params: Any) -> Any:
+            if (user_handler := self.fm.features.get(method)) is not None:
+                yield user_handler, (params,), None
+
+        return handler
+
+    protocol.lsp_text_document__did_open = only_user_handler(lsp.TEXT_DOCUMENT_DID_OPEN)
+    protocol.lsp_text_document__did_change = only_user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    protocol.lsp_text_document__did_close = only_user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE)
+
+    documents.LineIndex = IncrementalLineIndex
+
+    def change(self: Any, params: Any) -> None:
+        document = self._documents.get(params.text_document.uri)
+        if document is None:
+            return
+        for event in params.content_changes:
+            before = document.text
+            if isinstance(event, lsp.TextDocumentContentChangePartial):
+                index = document.index
+                rng = from_client_range(index, event.range, self.encoding)
+                start, end = index.offset(rng.start), index.offset(rng.end)
+                after = before[:start] + event.text + before[end:]
+                change = Change(rng, event.text)
+                document._index = index.edited(start, end, event.text, after, in_place=True)
+            else:
+                after = event.text
+                change = change_between(before, after)
+            document.text = after
+            applied = documents.AppliedChange(change, before, after, params.text_document.version)
+            for listener in self._listeners:
+                listener(document.uri, applied)
+        document.version = params.text_document.version
+
+    documents.DocumentStore.change = change
+
+
 def main() -> None:
+    if os.environ.get("BENCH_FAST_DOCS"):
+        _fast_documents()
     if os.environ.get("BENCH_EARLY_RETURN"):
         _early_return()
     if os.environ.get("BENCH_CACHE_SSL"):

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,8 @@ class Sizes:
     settle: float = 1.0  # seconds a started server idles before its RSS is read
     concurrent_tokens: int = 100
     decode_repeats: int = 3
+    #: also measure the fixes proposed in the report, applied from outside (bench/instrumented_server.py)
+    proposals: bool = False
 
 
 #: everything once, tiny: the smoke test's sizes (it only proves the harness still runs)
@@ -142,13 +144,26 @@ async def item_startup(sizes: Sizes, home: Path, provider: RefProvider) -> dict[
     } | {"floors_s": floors}
 
 
+def _instrumented(provider: RefProvider, home: Path, name: str, **env: str) -> servers.ServerSpec:
+    """Our server with proposed fixes applied from outside (see bench/instrumented_server.py)."""
+    spec = servers.ours(provider.base_url, home)
+    spec.name = name
+    spec.command = [sys.executable, "-m", "bench.instrumented_server"]
+    paths = [str(servers.ROOT), spec.env.get("PYTHONPATH", "")]
+    spec.env = {**spec.env, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+    return spec
+
+
 def _peer_installed(spec: servers.ServerSpec) -> bool:
     return all(Path(part).exists() for part in spec.command if part.startswith(str(servers.PEERS)))
 
 
 async def item_documents(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for spec in (servers.ours(provider.base_url, home), servers.bare(home)):
+    specs = [servers.ours(provider.base_url, home), servers.bare(home)]
+    if sizes.proposals:
+        specs.append(_instrumented(provider, home, "codegen-lsp + proposed fixes", BENCH_FAST_DOCS="1"))
+    for spec in specs:
         results = await lsp_bench.documents(
             spec, home, list(sizes.doc_sizes), sizes.doc_requests, sizes.changes, sizes.doc_rounds
         )
@@ -175,12 +190,25 @@ async def item_jobs(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str
     result = await lsp_bench.single_edit_jobs(
         spec, home, provider, sizes.jobs, script=JOB_SCRIPT, rss_every=max(sizes.jobs, 1)
     )
-    return {
+    out: dict[str, Any] = {
         "last_byte_to_apply_edit_ms": summary(result.overhead, 1000),
         "execute_command_ms": summary(result.command_total, 1000),
         "ping_ms": summary(result.ping, 1000),
         "provider_script": {"tokens": len(JOB_SCRIPT.tokens), "ttft_s": JOB_SCRIPT.ttft},
     }
+    if sizes.proposals:
+        fixed = _instrumented(
+            provider, home, "codegen-lsp + proposed fixes", BENCH_CACHE_SSL="1", BENCH_EARLY_RETURN="1"
+        )
+        result = await lsp_bench.single_edit_jobs(
+            fixed, home, provider, sizes.jobs, script=JOB_SCRIPT, rss_every=max(sizes.jobs, 1)
+        )
+        out["proposed"] = {
+            "last_byte_to_apply_edit_ms": summary(result.overhead, 1000),
+            "execute_command_ms": summary(result.command_total, 1000),
+            "ping_ms": summary(result.ping, 1000),
+        }
+    return out
 
 
 async def item_live(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str, Any]:
@@ -282,10 +310,16 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    source = Path(os.environ.get(servers.SERVER_SRC) or servers.ROOT / "server")
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=servers.ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=source, capture_output=True, text=True
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "."], cwd=source, capture_output=True, text=True
+        ).stdout.strip()
+        if dirty:
+            commit += " + uncommitted changes"
     except OSError:
         commit = ""
     import psutil
@@ -378,8 +412,11 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 )
             )
     d = results.get("documents")
-    if d:
-        ours, bare = d.get("codegen-lsp", {}), d.get("bare pygls", {})
+    for variant in ("codegen-lsp", "codegen-lsp + proposed fixes"):
+        if not d or variant not in d:
+            continue
+        ours, bare = d[variant], d.get("bare pygls", {})
+        fixed = variant != "codegen-lsp"
         for lines, r in ours.items():
             b = bare.get(lines, {})
             big = int(lines) >= 100_000
@@ -387,7 +424,7 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             rows.append(
                 _row(
                     "2",
-                    f"codeAction, {int(lines):,} lines, p50 / p99",
+                    f"codeAction, {int(lines):,} lines, p50 / p99" + (" [proposed fixes]" if fixed else ""),
                     f"{_fmt(ca['p50'], ' ms')} / {_fmt(ca['p99'], ' ms')}",
                     f"bare {_fmt(cb.get('p50'), ' ms')} / {_fmt(cb.get('p99'), ' ms')}",
                     "p99 ≤ 5 ms at 100k" if big else "",
@@ -398,7 +435,8 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             rows.append(
                 _row(
                     "2",
-                    f"didChange + codeAction, {int(lines):,} lines, p50 / p99",
+                    f"didChange + codeAction, {int(lines):,} lines, p50 / p99"
+                    + (" [proposed fixes]" if fixed else ""),
                     f"{_fmt(ae['p50'], ' ms')} / {_fmt(ae['p99'], ' ms')}",
                     f"bare {_fmt(be.get('p50'), ' ms')} / {_fmt(be.get('p99'), ' ms')}",
                     "",
@@ -409,7 +447,8 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 rows.append(
                     _row(
                         "3",
-                        f"didChange (1 char), {int(lines):,} lines: wall / server CPU",
+                        f"didChange (1 char), {int(lines):,} lines: wall / server CPU"
+                        + (" [proposed fixes]" if fixed else ""),
                         f"{_fmt(r['did_change_ms'], ' ms', 3)} / {_fmt(r['did_change_cpu_ms'], ' ms', 3)}",
                         f"bare {_fmt(b.get('did_change_ms'), ' ms', 3)} / {_fmt(b.get('did_change_cpu_ms'), ' ms', 3)}",
                         "≤ 1 ms at 100k" if big else "",
@@ -427,6 +466,34 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 f"empty round trip {_fmt(j['ping_ms']['p50'], ' ms')} / {_fmt(j['ping_ms']['p99'], ' ms')}",
                 "p99 ≤ 2 ms",
                 _verdict(o["p99"] <= 2),
+            )
+        )
+        if "proposed" in j:
+            p = j["proposed"]["last_byte_to_apply_edit_ms"]
+            rows.append(
+                _row(
+                    "4",
+                    "provider's last byte → applyEdit, p50 / p99 [proposed fixes]",
+                    f"{_fmt(p['p50'], ' ms')} / {_fmt(p['p99'], ' ms')}",
+                    f"empty round trip {_fmt(j['proposed']['ping_ms']['p50'], ' ms')} / "
+                    f"{_fmt(j['proposed']['ping_ms']['p99'], ' ms')}",
+                    "p99 ≤ 2 ms",
+                    _verdict(p["p99"] <= 2),
+                )
+            )
+        rows.append(
+            _row(
+                "4",
+                "whole job: executeCommand round trip, p50 (provider itself ~40 ms)",
+                f"{_fmt(j['execute_command_ms']['p50'], ' ms', 1)}"
+                + (
+                    f" → {_fmt(j['proposed']['execute_command_ms']['p50'], ' ms', 1)} with the proposed fixes"
+                    if "proposed" in j
+                    else ""
+                ),
+                "",
+                "",
+                "–",
             )
         )
     live = results.get("live")
@@ -523,12 +590,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", nargs="?", choices=("run", "setup"), default="run")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds, not minutes)")
     parser.add_argument("--only", help=f"comma-separated subset of {','.join(ITEMS)}")
+    parser.add_argument(
+        "--server-src",
+        type=Path,
+        metavar="DIR",
+        help="run the codegen_lsp package found in DIR (e.g. server/ of a git worktree) instead of the installed one",
+    )
+    parser.add_argument(
+        "--proposals",
+        action="store_true",
+        help="also measure the server with the report's proposed fixes applied from outside",
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     if args.command == "setup":
         return servers.setup()
 
+    if args.server_src:
+        source = args.server_src.resolve()
+        os.environ[servers.SERVER_SRC] = str(source)
+        sys.path.insert(0, str(source))  # the in-process decoder benchmarks too
     sizes = QUICK if args.quick else Sizes()
+    if args.proposals:
+        sizes = replace(sizes, proposals=True)
     chosen = [i for i in ITEMS if not args.only or i in args.only.split(",")]
     home = servers.temp_home()
     report: dict[str, Any] = {

@@ -21,6 +21,10 @@ ROOT = BENCH.parent
 PEERS = BENCH / ".peers"
 NPM_PACKAGES = ("tabby-agent", "@github/copilot-language-server")
 
+#: names a directory whose ``codegen_lsp`` package the servers and the CLI run instead of the
+#: installed one (``python -m bench --server-src DIR``)
+SERVER_SRC = "CODEGEN_BENCH_SERVER_SRC"
+
 #: variables that would let the user's machine leak into a measurement
 _SCRUB = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "PYTHONPATH")
 
@@ -45,7 +49,11 @@ def isolated_env(home: Path, **extra: str) -> dict[str, str]:
     for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
         env[name] = str(home / name.lower())
     env["HOME"] = str(home)
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    source = os.environ.get(SERVER_SRC)
+    if source:
+        # a checkout of another commit (git worktree): its package shadows the editable install
+        env["PYTHONPATH"] = source
     env.update(extra)
     return env
 
