@@ -102,3 +102,53 @@ async def test_check_provider_reports_success_and_failure(
     assert all("SECRET" not in m for m in editor.messages())
     assert loopback.requests[0].headers["authorization"] == "Bearer sk-test-SECRET"
     await client.shutdown_session()
+
+
+def _silent_client() -> LanguageClient:
+    """An editor like ALE 3.3: it never answers workspace/applyEdit."""
+    from pytest_lsp.client import make_test_lsp_client
+
+    client = make_test_lsp_client()
+
+    @client.feature(lsp.WORKSPACE_APPLY_EDIT)
+    async def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+        # Far longer than the server waits; short enough not to hold up the session's teardown.
+        await asyncio.sleep(3)
+        return lsp.ApplyWorkspaceEditResult(applied=False, failure_reason="too late")
+
+    return client
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"],
+        client_factory=_silent_client,
+        server_env=server_env(_HOME),
+    ),
+)
+async def silent_client(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[None]:
+    lsp_client.editor = Editor(lsp_client, tmp_path, LoopbackServer())  # type: ignore[attr-defined]
+    yield
+
+
+async def test_an_editor_that_never_answers_apply_edit_does_not_hang_the_job(
+    silent_client: LanguageClient, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    editor = await initialize(silent_client, tmp_path, {**base_options(loopback), "applyTimeout": 0.5})
+    uri = editor.open(SOURCE)
+    loopback.script(chat_reply("```python\ndef add(a, b):\n    return a + b\n```\n"))
+    started = time.monotonic()
+    result = await editor.execute("codegen.generate", {
+        "uri": uri,
+        "version": 1,
+        "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
+        "action": "generate_from_comment",
+    })  # fmt: skip
+    assert result["status"] == "unconfirmed"
+    assert time.monotonic() - started < 5
+    (warning,) = editor.messages(lsp.MessageType.Warning)
+    assert "did not confirm the edit within 0.5 s" in warning
+    assert len(loopback.requests) == 1
+    await asyncio.sleep(3.2)  # the late answer arrives and is ignored: no retry, no second message
+    assert len(editor.messages(lsp.MessageType.Warning)) == 1
+    await silent_client.shutdown_session()

@@ -175,6 +175,7 @@ _TOP_KEYS: dict[str, Validator] = {
     "fallback": _str_list,
     "stream_edits": _bool,
     "auto_local": _bool,
+    "apply_timeout": _positive_number,
     "providers": dict,
     "actions": dict,
     "context": dict,
@@ -452,6 +453,7 @@ def _settle(layers: list[_Layer]) -> Settings:
         actions=actions,
         context=ContextSettings(**merged.get("context", {})),
         stream_edits=bool(merged.get("stream_edits", False)),
+        apply_timeout=float(merged.get("apply_timeout", 60.0)),
         origins=origins,
     )
 

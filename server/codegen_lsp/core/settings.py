@@ -93,6 +93,8 @@ class Settings:
     context: ContextSettings = field(default_factory=ContextSettings)
     #: LSP only: insert code line by line as it streams
     stream_edits: bool = False
+    #: LSP only: seconds to wait for the editor to answer workspace/applyEdit
+    apply_timeout: float = 60.0
     #: where each top-level choice came from, for ``codegen-lsp check`` ("provider" -> "environment ...")
     origins: Mapping[str, str] = field(default_factory=dict)
 

@@ -49,6 +49,33 @@ NO_PROVIDER = (
 _REPORT_INTERVAL = 0.1
 #: how long a streamed edit may take to come back as didChange before live streaming gives up
 _ECHO_TIMEOUT = 3.0
+# How long to wait for the editor's answer to workspace/applyEdit is Settings.apply_timeout. Some
+# editors ask the user first (eglot), and some never answer at all (ALE 3.3 applies the edit
+# silently), so a job must not wait forever; an unanswered edit is never retried, since it may
+# have been applied.
+
+
+async def request_apply(
+    ls: CodegenServer, edit: lsp.WorkspaceEdit, label: str
+) -> lsp.ApplyWorkspaceEditResult | None:
+    """Send ``workspace/applyEdit``; None when the editor did not answer in time."""
+    limit = ls.settings.apply_timeout
+    try:
+        return await asyncio.wait_for(
+            ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label=label)), limit
+        )
+    except TimeoutError:
+        log.warning("%s: no answer to workspace/applyEdit within %g s", label, limit)
+        return None
+
+
+def _unconfirmed(ls: CodegenServer, job: Job) -> dict[str, Any]:
+    message = (
+        f"{job.title}: the editor did not confirm the edit within {ls.settings.apply_timeout:g} s; "
+        "check the document (it may or may not have been applied)."
+    )
+    ls.warn(message)
+    return outcome(job.id, "unconfirmed", message)
 
 
 @dataclass(frozen=True)
@@ -318,9 +345,9 @@ async def create_file(ls: CodegenServer, job: Job, result: Result) -> dict[str, 
     base = ls.root or (Path(document_path).parent if document_path else Path.cwd())
     target = _free_path(base / (result.new_file_path or "generated.txt"))
     uri = from_fs_path(str(target)) or target.as_uri()
-    answer = await ls.workspace_apply_edit_async(
-        lsp.ApplyWorkspaceEditParams(edit=edits.new_file_edit(uri, result.text), label=job.title)
-    )
+    answer = await request_apply(ls, edits.new_file_edit(uri, result.text), job.title)
+    if answer is None:
+        return _unconfirmed(ls, job)
     refused = edits.refusal(answer, job.title)
     if refused:
         ls.warn(refused)
@@ -370,9 +397,9 @@ async def apply_edit(
         workspace_edit = edits.text_edit(
             job.uri, version, [lsp.TextEdit(range=client_range, new_text=edit.new_text)], ls.edit_support
         )
-        answer = await ls.workspace_apply_edit_async(
-            lsp.ApplyWorkspaceEditParams(edit=workspace_edit, label=job.title)
-        )
+        answer = await request_apply(ls, workspace_edit, job.title)
+        if answer is None:
+            return _unconfirmed(ls, job)
         if answer.applied:
             return outcome(job.id, "applied")
         current = ls.documents.get(job.uri)
@@ -461,12 +488,14 @@ class LiveInsertion:
         workspace_edit = edits.text_edit(
             self.job.uri, document.version, [lsp.TextEdit(range=point, new_text=text)], self.ls.edit_support
         )
-        answer = await self.ls.workspace_apply_edit_async(
-            lsp.ApplyWorkspaceEditParams(edit=workspace_edit, label=self.job.title)
-        )
-        if not answer.applied:
+        answer = await request_apply(self.ls, workspace_edit, self.job.title)
+        if answer is None or not answer.applied:
             self._expected = None
-            self.broken = edits.refusal(answer, self.job.title)
+            self.broken = (
+                edits.refusal(answer, self.job.title)
+                if answer is not None
+                else "the editor did not answer the streamed edit"
+            )
             return
         try:
             await asyncio.wait_for(self._echoed.wait(), _ECHO_TIMEOUT)
@@ -520,7 +549,5 @@ class LiveInsertion:
             self.ls.edit_support,
         )
         with contextlib.suppress(Exception):
-            await self.ls.workspace_apply_edit_async(
-                lsp.ApplyWorkspaceEditParams(edit=workspace_edit, label=f"{self.job.title} (undo)")
-            )
+            await request_apply(self.ls, workspace_edit, f"{self.job.title} (undo)")
         self.shown = ""

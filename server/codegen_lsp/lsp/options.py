@@ -27,9 +27,10 @@ def section_of(raw: Any) -> dict[str, Any]:
     """The ``codegen`` options inside whatever the editor sent (None, the section, or a wrapper)."""
     if not isinstance(raw, Mapping):
         return {}
-    inner = raw.get(SECTION)
-    if isinstance(inner, Mapping):
-        return dict(inner)
+    if SECTION in raw:
+        inner = raw[SECTION]
+        # Neovim encodes an empty Lua table as [], and a null is no settings either.
+        return dict(inner) if isinstance(inner, Mapping) else {}
     return dict(raw)
 
 
