@@ -234,4 +234,4 @@ def test_missing_server_says_how_to_install(
     [message] = [n["message"] for n in result["notifications"] if n["severity"] == "error"]
     assert "was not found" in message
     assert "/nonexistent/codegen-lsp" in message
-    assert "pipx install codegen-lsp" in message
+    assert "pipx install /path/to/codegen-lsp" in message

@@ -18,7 +18,7 @@ const SECTION = "codegen";
 const GENERATE = "codegen.generate";
 const CANCEL = "codegen.cancel";
 const CHECK = "codegen.checkProvider";
-const INSTALL_HINT = 'Install it with "pipx install codegen-lsp" (or pip), or set "codegen.server.path" to its full path.';
+const INSTALL_HINT = 'Install it with "pipx install /path/to/codegen-lsp" (a checkout; or pip), or set "codegen.server.path" to its full path.';
 
 interface GenerateArgument {
   uri: string;
