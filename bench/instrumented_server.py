@@ -14,6 +14,8 @@ is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp wi
 
 ``BENCH_FAST_DOCS=1``: no pygls copy of documents, incremental line index (proposed fixes).
 
+``BENCH_POP_FUTURES=1``: drop pygls' futures of finished handlers (proposed workaround for a leak).
+
 ``BENCH_GC_FREEZE=1``: ``gc.freeze()`` after the server's imports (an experiment for the tails).
 
 ``BENCH_TRACEMALLOC=FILE``: the first ``SIGUSR1`` starts tracing allocations (25 frames), every
@@ -250,7 +252,33 @@ def _fast_documents() -> None:
     documents.DocumentStore.change = change
 
 
+def _pop_finished_futures() -> None:
+    """The workaround proposed for lsp/server.py, applied from outside to measure it.
+
+    pygls 2.1.1 files the future of every handler it runs under its message id in
+    ``_request_futures`` but removes it only when it answers a request: a notification
+    (``didChange`` on every keystroke) and the user handler that a built-in generator handler
+    yields to (``executeCommand``, ``didOpen``/``didChange``/``didClose``, ``initialize``) stay
+    there forever, each a Future with a Condition, a lock and its result."""
+    from pygls.protocol import json_rpc
+
+    execute = json_rpc.JsonRPCProtocol._execute_handler
+
+    @functools.wraps(execute)
+    def execute_and_forget(
+        self: Any, msg_id: Any, handler: Any, callback: Any, args: Any = None, kwargs: Any = None
+    ) -> None:
+        execute(self, msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(lambda _: self._request_futures.pop(msg_id, None))
+
+    json_rpc.JsonRPCProtocol._execute_handler = execute_and_forget  # type: ignore[method-assign]
+
+
 def main() -> None:
+    if os.environ.get("BENCH_POP_FUTURES"):
+        _pop_finished_futures()
     if os.environ.get("BENCH_FAST_DOCS"):
         _fast_documents()
     if os.environ.get("BENCH_EARLY_RETURN"):

@@ -227,6 +227,25 @@ async def item_memory(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         spec, home, provider, sizes.memory_jobs, script=fast, rss_every=every
     )
     rss = [(n, b / 2**20) for n, b in jobs.rss]
+    proposed: dict[str, Any] = {}
+    if sizes.proposals:
+        fixed = _instrumented(
+            provider,
+            home,
+            "codegen-lsp + proposed fixes",
+            BENCH_POP_FUTURES="1",
+            BENCH_CACHE_SSL="1",
+            BENCH_EARLY_RETURN="1",
+        )
+        again = await lsp_bench.single_edit_jobs(
+            fixed, home, provider, sizes.memory_jobs, script=fast, rss_every=every
+        )
+        fixed_rss = [(n, b / 2**20) for n, b in again.rss]
+        fixed_half = [b for n, b in fixed_rss if n >= sizes.memory_jobs // 2]
+        proposed = {
+            "rss_mib_by_jobs": fixed_rss,
+            "rss_growth_second_half_mib": (fixed_half[-1] - fixed_half[0]) if len(fixed_half) > 1 else 0.0,
+        }
     # each job 0.2 s to the first token, then 100 tokens/s (1.2 s alone at the default size)
     concurrent = await lsp_bench.concurrent_jobs(
         spec,
@@ -242,6 +261,7 @@ async def item_memory(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         "rss_growth_second_half_mib": (half[-1] - half[0]) if len(half) > 1 else 0.0,
         "rss_after_jobs_mib": rss[-1][1],
         "rss_before_jobs_mib": rss[0][1],
+        **({"proposed": proposed} if proposed else {}),
         "concurrent": {
             "jobs": concurrent.jobs,
             "wall_s": concurrent.wall,
@@ -537,6 +557,19 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 _verdict(m["rss_growth_second_half_mib"] <= 1.0),
             )
         )
+        if "proposed" in m:
+            p = m["proposed"]
+            rows.append(
+                _row(
+                    "7",
+                    f"RSS before → after {n} jobs (growth over the 2nd half) [proposed fixes]",
+                    f"{_fmt(p['rss_mib_by_jobs'][0][1], ' MiB', 1)} → {_fmt(p['rss_mib_by_jobs'][-1][1], ' MiB', 1)}"
+                    f" ({p['rss_growth_second_half_mib']:+.1f} MiB)",
+                    "",
+                    "flat",
+                    _verdict(p["rss_growth_second_half_mib"] <= 1.0),
+                )
+            )
         c = m["concurrent"]
         rows.append(
             _row(
