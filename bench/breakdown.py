@@ -23,10 +23,10 @@ from bench.refprovider import RefProvider, Script
 from bench.stats import summary
 
 RESULTS = servers.BENCH / "results"
-STAGES = ("done_event", "pipeline_returned", "apply_edit_start", "send_start", "send_end")
+STAGES = ("feed", "pipeline_returned", "apply_edit_start", "send_start", "send_end")
 LABELS = {
-    "done_event": "last byte → decoder sees [DONE] (socket, httpx, httpx-sse)",
-    "pipeline_returned": "[DONE] → pipeline.run returns (close response, cleanup)",
+    "feed": "last byte → last event decoded (socket, httpx, httpx-sse)",
+    "pipeline_returned": "→ pipeline.run returns (close response, cleanup)",
     "apply_edit_start": "→ apply_edit starts (live.stop, deliver)",
     "send_start": "→ applyEdit handed to pygls (replay, index, edit, request)",
     "send_end": "serialize + write to stdout (pygls _send_data)",
@@ -74,6 +74,15 @@ async def stages(jobs: int, env: dict[str, str]) -> dict[str, dict[str, float | 
             f" max {max(values) * 1000:.3f} ms",
             file=sys.stderr,
         )
+    # the decoder is fed every event: keep, per job, the last feed before pipeline.run returned
+    feeds = iter(seen["feed"])
+    last_feeds, current = [], next(feeds, None)
+    for returned in seen["pipeline_returned"]:
+        last = None
+        while current is not None and current < returned:
+            last, current = current, next(feeds, None)
+        last_feeds.append(last if last is not None else returned)
+    seen["feed"] = last_feeds
     out: dict[str, list[float]] = {stage: [] for stage in (*STAGES, "client", "total", "command")}
     for i, timing in enumerate(timings[5:], start=5):
         assert timing.served.t_last is not None

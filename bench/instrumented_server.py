@@ -3,7 +3,7 @@ memory go. It changes nothing in the server's code: it wraps a few functions fro
 then runs ``codegen_lsp.lsp`` as ``python -m codegen_lsp.lsp`` would.
 
 ``BENCH_STAMPS=FILE``: append ``<stage> <perf_counter>`` lines at the stages a generation passes
-after the provider's last byte: the decoder seeing ``[DONE]``, ``pipeline.run`` returning,
+after the provider's last byte: the decoder fed an event (the last one counts), ``pipeline.run`` returning,
 ``apply_edit`` starting, the applyEdit request leaving through pygls' writer. It also records every garbage-collector pause as ``gc<generation> <seconds>``. ``perf_counter``
 is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp with, so
 :mod:`bench.breakdown` lines the stages up with the provider's last byte.
@@ -52,8 +52,7 @@ def _install_stamps(path: str) -> None:
 
     @functools.wraps(feed)
     def traced_feed(self: Any, data: str, event: str = "message") -> Any:
-        if data.strip() == "[DONE]":
-            stamp("done_event")
+        stamp("feed")
         return feed(self, data, event)
 
     chat_stream.ChatStreamDecoder.feed = traced_feed  # type: ignore[method-assign]
@@ -156,20 +155,22 @@ def _cache_ssl_context() -> None:
 
 
 def _early_return() -> None:
-    """The fix proposed for core/pipeline.py ``run``, applied from outside to measure it: stop
-    reading at the final delta (the one with the finish reason) and close the provider's
-    stream (HTTP response, connection bookkeeping) in the background instead of before the
-    answer is delivered."""
+    """The fix proposed for core/pipeline.py ``run``, applied from outside to measure it: once
+    the answer is complete (the final delta, or the first code block closed) deliver it and close
+    the provider's stream (HTTP response, connection bookkeeping) in the background instead of
+    before. Mirrors ``pipeline.run`` as of commit 526c72b except for that one ``await``."""
     import asyncio
     from dataclasses import replace
 
     from codegen_lsp.core import pipeline
+    from codegen_lsp.core.types import ApplyMode
 
     background: set[asyncio.Task[Any]] = set()
 
     async def run(plan: Any, provider: Any, on_text: Any = None) -> Any:
         parts: list[str] = []
         finish_reason: str | None = None
+        watcher = pipeline.line_streamer(plan) if plan.mode != ApplyMode.SHOW else None
         stream = provider.stream(plan.completion)
         complete = False
         try:
@@ -178,6 +179,11 @@ def _early_return() -> None:
                     parts.append(delta.text)
                     if on_text is not None:
                         on_text(delta.text)
+                    if watcher is not None:
+                        watcher.feed(delta.text)
+                        if watcher.done:
+                            finish_reason, complete = "stop", True
+                            break
                 if delta.finish_reason:
                     finish_reason = delta.finish_reason
                 if delta.finish_reason is not None or delta.usage is not None:
