@@ -280,8 +280,7 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
 
 async def _check(args: argparse.Namespace) -> int:
     from codegen_lsp.core import config
-    from codegen_lsp.core.types import CompletionRequest, Message
-    from codegen_lsp.providers.factory import build_chain
+    from codegen_lsp.providers.probe import probe
 
     settings = _settings(args, None)
     for what, value, origin in config.describe(settings):
@@ -289,23 +288,8 @@ async def _check(args: argparse.Namespace) -> int:
     if settings.provider is None:
         print(_no_provider_message(), file=sys.stderr)
         return EXIT_PROVIDER
-    provider = build_chain(settings)
-    request = CompletionRequest(
-        messages=(Message("user", "Reply with the single word OK."),), max_tokens=8, temperature=0
-    )
-    started = time.monotonic()
-    first: float | None = None
-    answer = ""
-    try:
-        async for delta in provider.stream(request):
-            if delta.text and first is None:
-                first = time.monotonic() - started
-            answer += delta.text
-    finally:
-        await provider.aclose()
-    total = time.monotonic() - started
-    ttft = f"{first:.2f}s" if first is not None else "no content"
-    print(f"request     ok: first token after {ttft}, done in {total:.2f}s, answer {answer.strip()[:40]!r}")
+    result = await probe(settings)
+    print(f"request     ok: {result.summary()}")
     return EXIT_OK
 
 

@@ -9,13 +9,11 @@ runs; its answer carries the same text.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from codegen_lsp.core.types import CompletionRequest, Message
 from codegen_lsp.errors import CodegenError
 from codegen_lsp.lsp.generation import NO_PROVIDER
 
@@ -39,37 +37,19 @@ def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
 
 
 async def check_provider(ls: CodegenServer) -> dict[str, Any]:
-    from codegen_lsp.providers.factory import build_chain
+    from codegen_lsp.providers.probe import probe
 
     settings = ls.settings
     if settings.provider is None:
         ls.error(NO_PROVIDER)
         return {"ok": False, "message": NO_PROVIDER}
-    request = CompletionRequest(
-        messages=(Message("user", "Reply with the single word OK."),), max_tokens=8, temperature=0
-    )
-    started = time.monotonic()
-    first: float | None = None
-    answer = ""
     try:
-        provider = build_chain(settings)
-        try:
-            async for delta in provider.stream(request):
-                if delta.text and first is None:
-                    first = time.monotonic() - started
-                answer += delta.text
-        finally:
-            await provider.aclose()
+        result = await probe(settings)
     except CodegenError as exc:
         message = f"Codegen: provider {settings.provider} failed: {exc}"
         ls.error(message, details=type(exc).__name__)
         return {"ok": False, "message": message}
-    total = time.monotonic() - started
-    ttft = f"first token after {first:.2f}s" if first is not None else "no content"
-    message = (
-        f"Codegen: provider {settings.provider} ({provider.model}) works: {ttft}, done in {total:.2f}s, "
-        f"answer {answer.strip()[:40]!r}."
-    )
+    message = f"Codegen: provider {settings.provider} ({result.model}) works: {result.summary()}."
     ls.show(lsp.MessageType.Info, message)
     ls.log(message)
     return {"ok": True, "message": message}
