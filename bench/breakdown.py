@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -93,6 +94,7 @@ async def stages(jobs: int, env: dict[str, str]) -> dict[str, dict[str, float | 
         out["client"].append(timing.edits[-1].t - previous)
         out["total"].append(timing.last_byte_to_edit)
         out["command"].append(timing.t_done - timing.t_command)
+    shutil.rmtree(home, ignore_errors=True)
     return {stage: summary(values, 1000) for stage, values in out.items()}
 
 
@@ -116,6 +118,7 @@ async def memory(jobs: int) -> Path:
                     os.kill(client.pid, signal.SIGUSR1)
                     await asyncio.sleep(1.0)
                     await lsp_bench.ping(client)
+    shutil.rmtree(home, ignore_errors=True)
     return report
 
 

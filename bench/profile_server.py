@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             "-m",
             "bench.instrumented_server" if args.proposals else "codegen_lsp.lsp",
         ]
-        asyncio.run(scenario(args.scenario, spec, home, provider, args.lines))
+        try:
+            asyncio.run(scenario(args.scenario, spec, home, provider, args.lines))
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
     print(f"wrote {report}")
     return 0
 

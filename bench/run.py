@@ -242,9 +242,22 @@ async def item_memory(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         )
         fixed_rss = [(n, b / 2**20) for n, b in again.rss]
         fixed_half = [b for n, b in fixed_rss if n >= sizes.memory_jobs // 2]
+        fixed_concurrent = await lsp_bench.concurrent_jobs(
+            fixed,
+            home,
+            provider,
+            sizes.concurrent,
+            lambda tag: Script(docs.long_answer(sizes.concurrent_tokens), ttft=0.2, interval=0.01, tag=tag),
+        )
         proposed = {
             "rss_mib_by_jobs": fixed_rss,
             "rss_growth_second_half_mib": (fixed_half[-1] - fixed_half[0]) if len(fixed_half) > 1 else 0.0,
+            "concurrent": {
+                "wall_s": fixed_concurrent.wall,
+                "single_job_s": fixed_concurrent.single,
+                "peak_rss_mib": fixed_concurrent.peak_rss / 2**20,
+                "idle_rss_mib": fixed_concurrent.idle_rss / 2**20,
+            },
         }
     # each job 0.2 s to the first token, then 100 tokens/s (1.2 s alone at the default size)
     concurrent = await lsp_bench.concurrent_jobs(
@@ -582,6 +595,19 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 "–",
             )
         )
+        if "proposed" in m and "concurrent" in m["proposed"]:
+            f = m["proposed"]["concurrent"]
+            rows.append(
+                _row(
+                    "7",
+                    f"{c['jobs']} concurrent jobs: peak RSS; wall vs one job [proposed fixes]",
+                    f"{_fmt(f['peak_rss_mib'], ' MiB', 1)} (idle {_fmt(f['idle_rss_mib'], ' MiB', 1)}); "
+                    f"{_fmt(f['wall_s'], ' s')} vs {_fmt(f['single_job_s'], ' s')}",
+                    "",
+                    "",
+                    "–",
+                )
+            )
     cli = results.get("cli")
     if cli:
         rows.append(
