@@ -455,6 +455,7 @@ async def test_run_streams_collects_and_finishes() -> None:
     result = await pipeline.run(plan, provider, seen.append)
     assert seen == chunks
     assert provider.requests == [plan.completion]
+    await pipeline.wait_closed()  # a complete answer's stream closes in the background
     assert provider.closed
     assert (result.finish_reason, result.warnings) == ("stop", ())
     assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
@@ -466,6 +467,7 @@ async def test_run_stops_reading_after_the_code_block_closes() -> None:
     seen: list[str] = []
     result = await pipeline.run(_generate_plan(), provider, seen.append)
     assert len(seen) == 2  # nothing after the closing fence was waited for
+    await pipeline.wait_closed()
     assert provider.closed
     assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
     assert result.warnings == ()

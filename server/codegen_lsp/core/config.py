@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -271,6 +270,10 @@ def find_project_file(start: Path) -> Path | None:
 
 
 def _read_toml(path: Path, label: str) -> _Layer:
+    # Imported here: tomllib pulls in datetime (~25 ms), which the server's start-up should only
+    # pay when a config file exists.
+    import tomllib
+
     source = f"{label} {path}"
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

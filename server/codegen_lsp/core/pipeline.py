@@ -11,7 +11,8 @@ document's line endings and indentation. :func:`run` does the streaming part for
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from codegen_lsp.core.text import (
 from codegen_lsp.core.types import (
     ApplyMode,
     CompletionRequest,
+    Delta,
     EditRequest,
     Message,
     Position,
@@ -289,10 +291,33 @@ def finish(plan: Plan, answer: str) -> Result:
     return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, warnings)
 
 
+#: streams whose answer is complete but whose transport is still winding down (see ``run``)
+_closing: set[asyncio.Task[None]] = set()
+
+
+async def _aclose(stream: AsyncIterator[Delta]) -> None:
+    aclose: Any = getattr(stream, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def wait_closed() -> None:
+    """Wait until every provider stream that ``run`` left closing in the background is closed."""
+    while _closing:
+        await asyncio.gather(*_closing, return_exceptions=True)
+
+
 async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | None = None) -> Result:
-    """Stream the plan through ``provider`` (``on_text`` sees each raw chunk) and :func:`finish` it."""
+    """Stream the plan through ``provider`` (``on_text`` sees each raw chunk) and :func:`finish` it.
+
+    The provider's stream is always closed (its HTTP response with it). On cancel or error that
+    happens before this returns; once the answer is complete it happens in the background, since
+    tearing down a connection costs about a millisecond that the user would otherwise wait for
+    before the edit (see bench/README.md, item 4).
+    """
     parts: list[str] = []
     finish_reason: str | None = None
+    complete = False
     # Small models keep talking after the code (a "usage" block, the comment again and again, up
     # to max_tokens). The first closed fence ends the code for live insertion, so it ends it here
     # too: both modes agree and nobody waits for tokens that cleanup would throw away.
@@ -308,14 +333,19 @@ async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | N
                     watcher.feed(delta.text)
                     if watcher.done:
                         finish_reason = "stop"
+                        complete = True
                         break
             if delta.finish_reason:
                 finish_reason = delta.finish_reason
+                complete = True
+                break
     finally:
-        # close the provider's generator now (and its HTTP response), even when cancelled
-        aclose: Any = getattr(stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        if complete:
+            task = asyncio.get_running_loop().create_task(_aclose(stream))
+            _closing.add(task)
+            task.add_done_callback(_closing.discard)
+        else:
+            await _aclose(stream)
     result = finish(plan, "".join(parts))
     warnings = result.warnings
     if finish_reason == "length":
