@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import functools
+import json
 import os
 import socket
 import ssl
