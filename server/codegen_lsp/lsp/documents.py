@@ -5,8 +5,11 @@ pygls keeps documents too, but applies changes with ``str.splitlines`` lines (se
 This store applies each ``didChange`` exactly as the protocol defines it, turns every content
 change into a code-point :class:`~codegen_lsp.core.tracking.Change` against the text it applied
 to, and hands those changes, with the texts before and after, to whoever listens (the jobs that
-must follow their target). A line index is built lazily, once per version, so typing into a
-large file costs one string splice per change and listing code actions one index per version.
+must follow their target). Each document's line index is built once, when first needed, and then
+edited along with every incremental change rather than rebuilt (see
+:meth:`~codegen_lsp.lsp.positions.LineIndex.edit`), so typing into a 100k-line file costs a
+string splice and a few list operations per change. A whole-document change drops the index; the
+next reader builds a new one.
 """
 
 from __future__ import annotations
@@ -81,11 +84,15 @@ class DocumentStore:
                 index = document.index
                 rng = from_client_range(index, event.range, self.encoding)
                 start, end = index.offset(rng.start), index.offset(rng.end)
-                after = before[:start] + event.text + before[end:]
+                # one allocation for the new text (two `+` copy the head twice): on a large file
+                # this copy is most of what a keystroke costs
+                after = "".join((before[:start], event.text, before[end:]))
                 change = Change(rng, event.text)
+                index.edit(start, end, event.text, after)
             else:
                 after = event.text
                 change = change_between(before, after)
+                document._index = None
             document.text = after
             applied = AppliedChange(change, before, after, params.text_document.version)
             for listener in self._listeners:

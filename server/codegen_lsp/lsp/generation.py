@@ -173,7 +173,7 @@ async def generate(ls: CodegenServer, raw: Any) -> dict[str, Any]:
         return outcome(None, "failed", NO_PROVIDER)
 
     job = Job(uri=args.uri, title=plan.action.title, target=plan.target, version=document.version)
-    task = ls.jobs.start(job, run_job(ls, job, plan, index))
+    task = ls.jobs.start(job, run_job(ls, job, plan))
     request_future = ls.protocol._request_futures.get(ls.protocol.msg_id) if ls.protocol.msg_id else None
     if request_future is not None:
         # pygls answers $/cancelRequest for a command at once but lets the coroutine run on.
@@ -228,7 +228,7 @@ class JobProgress:
             self.ls.log(f"{self.job.title}: {message}")
 
 
-async def run_job(ls: CodegenServer, job: Job, plan: Plan, start_index: LineIndex) -> dict[str, Any]:
+async def run_job(ls: CodegenServer, job: Job, plan: Plan) -> dict[str, Any]:
     """The job's task. Never raises: every ending is an answer for the command."""
     from codegen_lsp.core import pipeline
     from codegen_lsp.providers.factory import build_chain
@@ -260,7 +260,7 @@ async def run_job(ls: CodegenServer, job: Job, plan: Plan, start_index: LineInde
         result = await pipeline.run(plan, provider, on_text)
         if live is not None:
             await live.stop()
-        answer = await deliver(ls, job, plan, result, start_index, live)
+        answer = await deliver(ls, job, plan, result, live)
         progress.end(f"{model}: {tokens} tokens, {answer['status']}")
         return answer
     except asyncio.CancelledError:
@@ -305,7 +305,6 @@ async def deliver(
     job: Job,
     plan: Plan,
     result: Result,
-    start_index: LineIndex,
     live: LiveInsertion | None,
 ) -> dict[str, Any]:
     for warning in result.warnings:
@@ -318,7 +317,7 @@ async def deliver(
         return await create_file(ls, job, result)
     if result.edit is None:
         return outcome(job.id, "failed", f"{job.title}: the model's answer was empty.")
-    return await apply_edit(ls, job, result.edit, start_index, live)
+    return await apply_edit(ls, job, result.edit, plan.request.text, live)
 
 
 def show(ls: CodegenServer, job: Job, result: Result) -> dict[str, Any]:
@@ -366,9 +365,17 @@ def _conflict(ls: CodegenServer, job: Job) -> dict[str, Any]:
 
 
 async def apply_edit(
-    ls: CodegenServer, job: Job, edit: TextEdit, start_index: LineIndex, live: LiveInsertion | None
+    ls: CodegenServer, job: Job, edit: TextEdit, start_text: str, live: LiveInsertion | None
 ) -> dict[str, Any]:
-    """Apply ``edit`` (against the job's starting text) where its range is now, or refuse."""
+    """Apply ``edit`` (against ``start_text``, the job's starting text) where its range is now,
+    or refuse."""
+    # The document's index follows the document, so it serves the starting text only while the
+    # document is unchanged (the common case: no second index of a large file on the way to the
+    # edit); otherwise the starting text gets an index of its own.
+    current = ls.documents.get(job.uri)
+    start_index = (
+        current.index if current is not None and current.text is start_text else LineIndex(start_text)
+    )
     original = start_index.text_in(edit.range)
     for attempt in range(3):
         document = ls.documents.get(job.uri)
