@@ -7,9 +7,11 @@ check is the bookkeeping, not the wire.
 
 from __future__ import annotations
 
+import asyncio
+
 from lsprotocol import types as lsp
 
-from codegen_lsp.lsp.server import CodegenServer, create_server
+from codegen_lsp.lsp.server import CodegenProtocol, CodegenServer, create_server
 
 URI = "file:///tmp/protocol-test.py"
 
@@ -48,3 +50,44 @@ async def test_document_sync_reaches_our_store_and_not_pygls_workspace() -> None
         lsp.DidCloseTextDocumentParams(text_document=lsp.TextDocumentIdentifier(uri=URI)),
     )
     assert server.documents.get(URI) is None
+
+
+async def test_finished_handlers_leave_no_future_behind() -> None:
+    # pygls 2.1.1 keeps the future of every notification and of every handler a built-in
+    # generator yields to; CodegenProtocol drops them once done.
+    server = create_server()
+    ran: list[str] = []
+
+    @server.command("test.slow")
+    async def slow(ls: CodegenServer) -> str:
+        await asyncio.sleep(0.01)
+        ran.append("slow")
+        return "done"
+
+    _open(server)
+    for version in range(2, 102):
+        _type(server, version, 0)
+    assert server.protocol._request_futures == {}
+
+    server.protocol._handle_request(
+        "request-1", lsp.WORKSPACE_EXECUTE_COMMAND, lsp.ExecuteCommandParams(command="test.slow")
+    )
+    # while it runs, the request's own future is there (generation hooks $/cancelRequest to it)
+    assert "request-1" in server.protocol._request_futures
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        if ran and not server.protocol._request_futures:
+            break
+    assert ran == ["slow"]
+    assert server.protocol._request_futures == {}
+
+
+async def test_a_later_future_under_the_same_id_is_kept() -> None:
+    server = create_server()
+    protocol = server.protocol
+    assert isinstance(protocol, CodegenProtocol)
+    first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    second: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    protocol._request_futures["same"] = second
+    protocol._forget("same", first)
+    assert protocol._request_futures == {"same": second}

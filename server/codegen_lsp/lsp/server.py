@@ -9,9 +9,11 @@ Nothing but protocol goes to stdout; logs go to stderr or ``--log-file``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Callable, Generator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def _to_user_handler(method: str) -> Callable[..., Generator[Any, Any, None]]:
 
 
 class CodegenProtocol(LanguageServerProtocol):
-    """pygls' protocol without its copy of every open document.
+    """pygls' protocol without its copy of every open document, and without its future leak.
 
     pygls' built-in didOpen/didChange/didClose handlers keep a second copy of each document in
     ``ls.workspace`` and apply every change to it with ``str.splitlines`` lines; at 100k lines
@@ -59,6 +61,47 @@ class CodegenProtocol(LanguageServerProtocol):
     lsp_text_document__did_open = _to_user_handler(lsp.TEXT_DOCUMENT_DID_OPEN)
     lsp_text_document__did_change = _to_user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE)
     lsp_text_document__did_close = _to_user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE)
+
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        # pygls 2.1.1 files the future of every coroutine, thread and generator handler in
+        # _request_futures under its message id, but removes it only when it answers a request
+        # (or the client cancels one). The futures of notifications (a didChange per keystroke,
+        # under a fresh uuid) and of the user handlers that built-in generators yield to
+        # (executeCommand, didOpen/didChange/didClose, initialized, shutdown) stay forever:
+        # ~1 KB per keystroke, ~5 KB per generation. Forget each one once it is done.
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is None:
+            return  # a plain function: pygls files nothing
+        if future.done():
+            self._forget(msg_id, future)  # the usual notification: finished synchronously
+            return
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:  # a generator resumed from a thread handler's callback
+            loop = None
+
+        def forget_later(done: Future[Any] | asyncio.Future[Any]) -> None:
+            # Not in the callback itself: a concurrent Future runs callbacks inside cancel(), and
+            # pygls' shutdown cancels futures while iterating over _request_futures.
+            if loop is None or loop.is_closed():
+                self._forget(msg_id, done)
+            else:
+                loop.call_soon_threadsafe(self._forget, msg_id, done)
+
+        future.add_done_callback(forget_later)
+
+    def _forget(self, msg_id: Any, future: Any) -> None:
+        # only this future: a later message may have been filed under the same id since
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
 
 
 class CodegenServer(LanguageServer):
