@@ -15,8 +15,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from codegen_lsp.lsp.positions import LineIndex, from_client_range, to_client_ra
 
 if TYPE_CHECKING:
     from codegen_lsp.core.pipeline import Plan, Result
+    from codegen_lsp.core.settings import Settings
     from codegen_lsp.lsp.server import CodegenServer
     from codegen_lsp.providers.base import Provider
 
@@ -184,6 +185,84 @@ async def generate(ls: CodegenServer, raw: Any) -> dict[str, Any]:
     return result
 
 
+@dataclass(eq=False)
+class _Pooled:
+    provider: Provider
+    users: int = 0
+    retired: bool = False
+
+
+@dataclass(eq=False)
+class ProviderPool:
+    """One provider chain (retries, fallbacks, an HTTP client with its connections and SSL
+    context) per provider chain of the current settings, shared by the jobs that use it.
+
+    Building a chain per job cost a new client, a new SSL context and a new connection every
+    time. A chain is keyed by the names of the providers in ``Settings.provider_chain(action)``
+    under the settings they were built from; different settings retire every chain, and a retired
+    chain is closed as soon as no job uses it any more (at once if none does). Cancelling a job
+    still closes its upstream response at once: that is the stream's ``aclose``, not the client's.
+    """
+
+    _settings: Settings | None = None
+    _chains: dict[tuple[str, ...], _Pooled] = field(default_factory=dict)
+    _closing: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @contextlib.asynccontextmanager
+    async def lease(self, settings: Settings, action: str) -> AsyncIterator[Provider]:
+        from codegen_lsp.providers.factory import build_chain
+
+        if settings is not self._settings and settings != self._settings:
+            self.retire()
+            self._settings = settings
+        key = tuple(ps.name for ps in settings.provider_chain(action))
+        entry = self._chains.get(key)
+        if entry is None:
+            entry = _Pooled(build_chain(settings, action))
+            self._chains[key] = entry
+        entry.users += 1
+        try:
+            yield entry.provider
+        finally:
+            entry.users -= 1
+            if entry.retired and entry.users == 0:
+                await _close(entry.provider)
+
+    @property
+    def serving(self) -> Settings | None:
+        """The settings the pooled chains were built from (None: no chain yet)."""
+        return self._settings
+
+    def retire(self) -> None:
+        """Stop handing out the current chains (the settings changed); close the idle ones."""
+        for entry in self._chains.values():
+            entry.retired = True
+            if entry.users == 0:
+                task = asyncio.get_running_loop().create_task(_close(entry.provider))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
+        self._chains.clear()
+        self._settings = None
+
+    async def aclose(self) -> None:
+        """Close every chain (shutdown, after the jobs have ended)."""
+        entries = list(self._chains.values())
+        self._chains.clear()
+        self._settings = None
+        for entry in entries:
+            entry.retired = True
+            await _close(entry.provider)
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+async def _close(provider: Provider) -> None:
+    try:
+        await provider.aclose()
+    except Exception:
+        log.warning("closing provider %s failed", provider.name, exc_info=True)
+
+
 class JobProgress:
     """Work-done progress for one job where the client supports it, log lines otherwise."""
 
@@ -230,16 +309,23 @@ class JobProgress:
 
 async def run_job(ls: CodegenServer, job: Job, plan: Plan) -> dict[str, Any]:
     """The job's task. Never raises: every ending is an answer for the command."""
+    # the lease gives the pooled chain back after every ending below, cancellation included
+    async with contextlib.AsyncExitStack() as stack:
+        return await _run_job(ls, job, plan, stack)
+    raise AssertionError("unreachable")  # mypy: an exit stack could swallow exceptions
+
+
+async def _run_job(
+    ls: CodegenServer, job: Job, plan: Plan, stack: contextlib.AsyncExitStack
+) -> dict[str, Any]:
     from codegen_lsp.core import pipeline
-    from codegen_lsp.providers.factory import build_chain
 
     progress = JobProgress(ls, job)
-    provider: Provider | None = None
     live: LiveInsertion | None = None
     tokens = 0
     model = plan.completion.model or "?"
     try:
-        provider = build_chain(ls.settings, plan.action.name)
+        provider = await stack.enter_async_context(ls.providers.lease(ls.settings, plan.action.name))
         model = plan.completion.model or provider.model
         await progress.begin(f"{model}: waiting for the first token")
         streaming = ls.settings.stream_edits and plan.mode in (
@@ -284,10 +370,6 @@ async def run_job(ls: CodegenServer, job: Job, plan: Plan) -> dict[str, Any]:
         message = f"Codegen: internal error ({type(exc).__name__}); see the server log."
         ls.error(message, details=repr(exc))
         return outcome(job.id, "failed", message)
-    finally:
-        if provider is not None:
-            with contextlib.suppress(Exception):
-                await provider.aclose()
 
 
 def _details(exc: CodegenError) -> str:

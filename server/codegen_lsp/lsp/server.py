@@ -111,6 +111,8 @@ class CodegenServer(LanguageServer):
         self.jobs = JobManager()
         self.documents.subscribe(self.jobs.on_change)
         self.settings = Settings()
+        #: provider chains shared by jobs, rebuilt when the settings change
+        self.providers = generation.ProviderPool()
         self.root: Path | None = None
         self.init_options: dict[str, Any] = {}
         self.section: dict[str, Any] = {}
@@ -138,6 +140,10 @@ class CodegenServer(LanguageServer):
     def resolve_settings(self, *, announce: bool) -> None:
         resolution = options.resolve_settings(self.root, self.init_options, self.section)
         self.settings = resolution.settings
+        # The pool would notice different settings at the next job; retiring now closes the idle
+        # clients of the old settings at once (equal settings keep their chains and connections).
+        if self.providers.serving is not None and self.providers.serving != self.settings:
+            self.providers.retire()
         if announce:
             for warning in resolution.warnings:
                 self.warn(f"Codegen: invalid settings, defaults kept. {warning}")
@@ -228,6 +234,7 @@ def create_server() -> CodegenServer:
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: CodegenServer, params: None) -> None:
         await ls.jobs.shutdown(SHUTDOWN_GRACE)
+        await ls.providers.aclose()
 
     return server
 
