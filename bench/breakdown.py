@@ -27,7 +27,7 @@ RESULTS = servers.BENCH / "results"
 STAGES = ("feed", "pipeline_returned", "apply_edit_start", "send_start", "send_end")
 LABELS = {
     "feed": "last byte → last event decoded (socket, httpx, httpx-sse)",
-    "pipeline_returned": "→ pipeline.run returns (close response, cleanup)",
+    "pipeline_returned": "→ pipeline.run returns (finish; stream closes in background)",
     "apply_edit_start": "→ apply_edit starts (live.stop, deliver)",
     "send_start": "→ applyEdit handed to pygls (replay, index, edit, request)",
     "send_end": "serialize + write to stdout (pygls _send_data)",
@@ -127,18 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("what", choices=("stages", "memory"))
     parser.add_argument("--jobs", type=int)
     parser.add_argument("--gc-freeze", action="store_true", help="stages: gc.freeze() after imports")
-    parser.add_argument("--cache-ssl", action="store_true", help="stages: one SSL context per process")
-    parser.add_argument("--early-return", action="store_true", help="stages: deliver at the final delta")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     if args.what == "stages":
         env = {}
         if args.gc_freeze:
             env["BENCH_GC_FREEZE"] = "1"
-        if args.cache_ssl:
-            env["BENCH_CACHE_SSL"] = "1"
-        if args.early_return:
-            env["BENCH_EARLY_RETURN"] = "1"
         result = asyncio.run(stages(args.jobs or 300, env))
         print(f"{'stage':<62} {'p50 ms':>8} {'p99 ms':>8}")
         for stage, s in result.items():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -55,18 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("scenario", choices=("typing", "actions", "jobs", "startup"))
     parser.add_argument("--lines", type=int, default=100_000)
-    parser.add_argument("--proposals", action="store_true", help="with the report's proposed fixes applied")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
-    report = RESULTS / f"profile-{args.scenario}{'-proposals' if args.proposals else ''}.txt"
+    report = RESULTS / f"profile-{args.scenario}.txt"
     home = servers.temp_home()
     with RefProvider() as provider:
         spec = servers.ours(provider.base_url, home)
-        if args.proposals:
-            spec.env = {**spec.env, "BENCH_FAST_DOCS": "1", "BENCH_CACHE_SSL": "1", "BENCH_EARLY_RETURN": "1"}
-            spec.env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(servers.ROOT), spec.env.get("PYTHONPATH")) if p
-            )
         spec.command = [
             sys.executable,
             "-m",
@@ -79,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             "-o",
             str(report),
             "-m",
-            "bench.instrumented_server" if args.proposals else "codegen_lsp.lsp",
+            "codegen_lsp.lsp",
         ]
         try:
             asyncio.run(scenario(args.scenario, spec, home, provider, args.lines))

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,6 @@ class Sizes:
     settle: float = 1.0  # seconds a started server idles before its RSS is read
     concurrent_tokens: int = 100
     decode_repeats: int = 3
-    #: also measure the fixes proposed in the report, applied from outside (bench/instrumented_server.py)
-    proposals: bool = False
 
 
 #: everything once, tiny: the smoke test's sizes (it only proves the harness still runs)
@@ -144,16 +142,6 @@ async def item_startup(sizes: Sizes, home: Path, provider: RefProvider) -> dict[
     } | {"floors_s": floors}
 
 
-def _instrumented(provider: RefProvider, home: Path, name: str, **env: str) -> servers.ServerSpec:
-    """Our server with proposed fixes applied from outside (see bench/instrumented_server.py)."""
-    spec = servers.ours(provider.base_url, home)
-    spec.name = name
-    spec.command = [sys.executable, "-m", "bench.instrumented_server"]
-    paths = [str(servers.ROOT), spec.env.get("PYTHONPATH", "")]
-    spec.env = {**spec.env, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
-    return spec
-
-
 def _peer_installed(spec: servers.ServerSpec) -> bool:
     return all(Path(part).exists() for part in spec.command if part.startswith(str(servers.PEERS)))
 
@@ -161,8 +149,6 @@ def _peer_installed(spec: servers.ServerSpec) -> bool:
 async def item_documents(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str, Any]:
     out: dict[str, Any] = {}
     specs = [servers.ours(provider.base_url, home), servers.bare(home)]
-    if sizes.proposals:
-        specs.append(_instrumented(provider, home, "codegen-lsp + proposed fixes", BENCH_FAST_DOCS="1"))
     for spec in specs:
         results = await lsp_bench.documents(
             spec, home, list(sizes.doc_sizes), sizes.doc_requests, sizes.changes, sizes.doc_rounds
@@ -196,18 +182,6 @@ async def item_jobs(sizes: Sizes, home: Path, provider: RefProvider) -> dict[str
         "ping_ms": summary(result.ping, 1000),
         "provider_script": {"tokens": len(JOB_SCRIPT.tokens), "ttft_s": JOB_SCRIPT.ttft},
     }
-    if sizes.proposals:
-        fixed = _instrumented(
-            provider, home, "codegen-lsp + proposed fixes", BENCH_CACHE_SSL="1", BENCH_EARLY_RETURN="1"
-        )
-        result = await lsp_bench.single_edit_jobs(
-            fixed, home, provider, sizes.jobs, script=JOB_SCRIPT, rss_every=max(sizes.jobs, 1)
-        )
-        out["proposed"] = {
-            "last_byte_to_apply_edit_ms": summary(result.overhead, 1000),
-            "execute_command_ms": summary(result.command_total, 1000),
-            "ping_ms": summary(result.ping, 1000),
-        }
     return out
 
 
@@ -227,38 +201,6 @@ async def item_memory(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         spec, home, provider, sizes.memory_jobs, script=fast, rss_every=every
     )
     rss = [(n, b / 2**20) for n, b in jobs.rss]
-    proposed: dict[str, Any] = {}
-    if sizes.proposals:
-        fixed = _instrumented(
-            provider,
-            home,
-            "codegen-lsp + proposed fixes",
-            BENCH_POP_FUTURES="1",
-            BENCH_CACHE_SSL="1",
-            BENCH_EARLY_RETURN="1",
-        )
-        again = await lsp_bench.single_edit_jobs(
-            fixed, home, provider, sizes.memory_jobs, script=fast, rss_every=every
-        )
-        fixed_rss = [(n, b / 2**20) for n, b in again.rss]
-        fixed_half = [b for n, b in fixed_rss if n >= sizes.memory_jobs // 2]
-        fixed_concurrent = await lsp_bench.concurrent_jobs(
-            fixed,
-            home,
-            provider,
-            sizes.concurrent,
-            lambda tag: Script(docs.long_answer(sizes.concurrent_tokens), ttft=0.2, interval=0.01, tag=tag),
-        )
-        proposed = {
-            "rss_mib_by_jobs": fixed_rss,
-            "rss_growth_second_half_mib": (fixed_half[-1] - fixed_half[0]) if len(fixed_half) > 1 else 0.0,
-            "concurrent": {
-                "wall_s": fixed_concurrent.wall,
-                "single_job_s": fixed_concurrent.single,
-                "peak_rss_mib": fixed_concurrent.peak_rss / 2**20,
-                "idle_rss_mib": fixed_concurrent.idle_rss / 2**20,
-            },
-        }
     # each job 0.2 s to the first token, then 100 tokens/s (1.2 s alone at the default size)
     concurrent = await lsp_bench.concurrent_jobs(
         spec,
@@ -274,7 +216,6 @@ async def item_memory(sizes: Sizes, home: Path, provider: RefProvider) -> dict[s
         "rss_growth_second_half_mib": (half[-1] - half[0]) if len(half) > 1 else 0.0,
         "rss_after_jobs_mib": rss[-1][1],
         "rss_before_jobs_mib": rss[0][1],
-        **({"proposed": proposed} if proposed else {}),
         "concurrent": {
             "jobs": concurrent.jobs,
             "wall_s": concurrent.wall,
@@ -445,11 +386,8 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 )
             )
     d = results.get("documents")
-    for variant in ("codegen-lsp", "codegen-lsp + proposed fixes"):
-        if not d or variant not in d:
-            continue
-        ours, bare = d[variant], d.get("bare pygls", {})
-        fixed = variant != "codegen-lsp"
+    if d and "codegen-lsp" in d:
+        ours, bare = d["codegen-lsp"], d.get("bare pygls", {})
         for lines, r in ours.items():
             b = bare.get(lines, {})
             big = int(lines) >= 100_000
@@ -457,7 +395,7 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             rows.append(
                 _row(
                     "2",
-                    f"codeAction, {int(lines):,} lines, p50 / p99" + (" [proposed fixes]" if fixed else ""),
+                    f"codeAction, {int(lines):,} lines, p50 / p99",
                     f"{_fmt(ca['p50'], ' ms')} / {_fmt(ca['p99'], ' ms')}",
                     f"bare {_fmt(cb.get('p50'), ' ms')} / {_fmt(cb.get('p99'), ' ms')}",
                     "p99 ≤ 5 ms at 100k" if big else "",
@@ -468,8 +406,7 @@ def table(results: dict[str, Any]) -> list[list[str]]:
             rows.append(
                 _row(
                     "2",
-                    f"didChange + codeAction, {int(lines):,} lines, p50 / p99"
-                    + (" [proposed fixes]" if fixed else ""),
+                    f"didChange + codeAction, {int(lines):,} lines, p50 / p99",
                     f"{_fmt(ae['p50'], ' ms')} / {_fmt(ae['p99'], ' ms')}",
                     f"bare {_fmt(be.get('p50'), ' ms')} / {_fmt(be.get('p99'), ' ms')}",
                     "",
@@ -480,8 +417,7 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 rows.append(
                     _row(
                         "3",
-                        f"didChange (1 char), {int(lines):,} lines: wall / server CPU"
-                        + (" [proposed fixes]" if fixed else ""),
+                        f"didChange (1 char), {int(lines):,} lines: wall / server CPU",
                         f"{_fmt(r['did_change_ms'], ' ms', 3)} / {_fmt(r['did_change_cpu_ms'], ' ms', 3)}",
                         f"bare {_fmt(b.get('did_change_ms'), ' ms', 3)} / {_fmt(b.get('did_change_cpu_ms'), ' ms', 3)}",
                         "≤ 1 ms at 100k" if big else "",
@@ -501,29 +437,11 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 _verdict(o["p99"] <= 2),
             )
         )
-        if "proposed" in j:
-            p = j["proposed"]["last_byte_to_apply_edit_ms"]
-            rows.append(
-                _row(
-                    "4",
-                    "provider's last byte → applyEdit, p50 / p99 [proposed fixes]",
-                    f"{_fmt(p['p50'], ' ms')} / {_fmt(p['p99'], ' ms')}",
-                    f"empty round trip {_fmt(j['proposed']['ping_ms']['p50'], ' ms')} / "
-                    f"{_fmt(j['proposed']['ping_ms']['p99'], ' ms')}",
-                    "p99 ≤ 2 ms",
-                    _verdict(p["p99"] <= 2),
-                )
-            )
         rows.append(
             _row(
                 "4",
                 "whole job: executeCommand round trip, p50 (provider itself ~40 ms)",
-                f"{_fmt(j['execute_command_ms']['p50'], ' ms', 1)}"
-                + (
-                    f" → {_fmt(j['proposed']['execute_command_ms']['p50'], ' ms', 1)} with the proposed fixes"
-                    if "proposed" in j
-                    else ""
-                ),
+                _fmt(j["execute_command_ms"]["p50"], " ms", 1),
                 "",
                 "",
                 "–",
@@ -570,19 +488,6 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 _verdict(m["rss_growth_second_half_mib"] <= 1.0),
             )
         )
-        if "proposed" in m:
-            p = m["proposed"]
-            rows.append(
-                _row(
-                    "7",
-                    f"RSS before → after {n} jobs (growth over the 2nd half) [proposed fixes]",
-                    f"{_fmt(p['rss_mib_by_jobs'][0][1], ' MiB', 1)} → {_fmt(p['rss_mib_by_jobs'][-1][1], ' MiB', 1)}"
-                    f" ({p['rss_growth_second_half_mib']:+.1f} MiB)",
-                    "",
-                    "flat",
-                    _verdict(p["rss_growth_second_half_mib"] <= 1.0),
-                )
-            )
         c = m["concurrent"]
         rows.append(
             _row(
@@ -595,19 +500,6 @@ def table(results: dict[str, Any]) -> list[list[str]]:
                 "–",
             )
         )
-        if "proposed" in m and "concurrent" in m["proposed"]:
-            f = m["proposed"]["concurrent"]
-            rows.append(
-                _row(
-                    "7",
-                    f"{c['jobs']} concurrent jobs: peak RSS; wall vs one job [proposed fixes]",
-                    f"{_fmt(f['peak_rss_mib'], ' MiB', 1)} (idle {_fmt(f['idle_rss_mib'], ' MiB', 1)}); "
-                    f"{_fmt(f['wall_s'], ' s')} vs {_fmt(f['single_job_s'], ' s')}",
-                    "",
-                    "",
-                    "–",
-                )
-            )
     cli = results.get("cli")
     if cli:
         rows.append(
@@ -655,11 +547,6 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="run the codegen_lsp package found in DIR (e.g. server/ of a git worktree) instead of the installed one",
     )
-    parser.add_argument(
-        "--proposals",
-        action="store_true",
-        help="also measure the server with the report's proposed fixes applied from outside",
-    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     if args.command == "setup":
@@ -670,8 +557,6 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[servers.SERVER_SRC] = str(source)
         sys.path.insert(0, str(source))  # the in-process decoder benchmarks too
     sizes = QUICK if args.quick else Sizes()
-    if args.proposals:
-        sizes = replace(sizes, proposals=True)
     chosen = [i for i in ITEMS if not args.only or i in args.only.split(",")]
     home = servers.temp_home()
     report: dict[str, Any] = {
