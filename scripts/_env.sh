@@ -33,8 +33,15 @@ ensure_venv() {
 # [local] extra compiles llama-cpp-python (about 12 minutes on 2 cores); pip caches the wheel.
 pip_install() {
   local extras=$1 started=$SECONDS
-  echo "== installing codegen-lsp[$extras] (first time: llama-cpp-python compiles, ~12 min on 2 cores)"
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]" 2>&1 | grep -vE '^WARNING: Location .* is ignored' || true
-  "$VENV/bin/python" -c 'import codegen_lsp' || { echo "installation failed" >&2; return 1; }
+  local note=""
+  case ",$extras," in *,local,*) note=" (first time: llama-cpp-python compiles, ~12 min on 2 cores)" ;; esac
+  echo "== installing codegen-lsp[$extras]$note"
+  # (grep only hides the noise of this machine's pip index settings; pip's own status decides)
+  local status=0
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]" 2>&1 | { grep -vE '^WARNING: Location .* is ignored' || true; } || status=$?
+  if [ "$status" -ne 0 ] || ! "$VENV/bin/python" -c 'import codegen_lsp'; then
+    echo "installation of codegen-lsp[$extras] failed (pip exit status $status)" >&2
+    return 1
+  fi
   echo "== installed in $((SECONDS - started)) s"
 }
