@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from codegen_lsp import __version__
+from codegen_lsp.core.actions import Action
 from codegen_lsp.errors import ActionError, CodegenError, ConfigError, ProviderError
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_PROVIDER = 3
 EXIT_INTERRUPTED = 130
-
-ACTIONS = ("generate_from_comment", "implement", "rewrite", "document", "fix", "tests", "explain")
 
 
 def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
@@ -57,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--line", type=int, required=True, help="1-based line (the comment, or first selected line)"
     )
     gen.add_argument("--end-line", type=int, help="1-based last line of the selection (default: --line)")
-    gen.add_argument("--action", choices=ACTIONS, help="default: as the server would choose for that line")
+    gen.add_argument(
+        "--action",
+        metavar="ACTION",
+        help=f"{', '.join(Action)} or an action defined in the configuration "
+        "(default: as the server would choose for that line)",
+    )
     gen.add_argument("--instruction", help="what to do (rewrite, implement, tests ...)")
     gen.add_argument("--language", help="language id (default: from the file name)")
     out = gen.add_mutually_exclusive_group()
@@ -205,7 +209,7 @@ async def _generate(args: argparse.Namespace) -> int:
     language = args.language or language_from_path(path)
     has_selection = args.end_line is not None
     action = args.action or pipeline.default_action(source, first, language, has_selection)
-    if args.end_line is not None or action not in ("generate_from_comment",):
+    if args.end_line is not None or action != Action.GENERATE_FROM_COMMENT:
         target = Range(Position(first, 0), Position(last, len(lines[last])))
     else:
         target = Range(Position(first, 0), Position(first, 0))
@@ -294,7 +298,7 @@ async def _check(args: argparse.Namespace) -> int:
 
 
 def _providers() -> int:
-    from codegen_lsp import presets
+    from codegen_lsp.core import presets
 
     rows = [("NAME", "TYPE", "BASE URL", "DEFAULT MODEL", "KEY VARIABLE")]
     for name, preset in presets.PRESETS.items():

@@ -150,7 +150,7 @@ def _stop(stop: Any) -> tuple[str, ...]:
 
 def _settings(model: str | None, kwargs: Mapping[str, Any]) -> Settings:
     from codegen_lsp.core import config
-    from codegen_lsp.presets import get_preset
+    from codegen_lsp.core.presets import get_preset
 
     name = kwargs.get("provider")
     # A preset or a URL is complete in itself; any other name is looked up in the config files.

@@ -1,16 +1,14 @@
-"""Spec for core/actions: built-ins, overrides, user actions, comment syntax and comment blocks."""
+"""Spec for core/actions: the registry of built-ins, their overrides and user actions."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from codegen_lsp.core.actions import (
     BUILTIN_ACTIONS,
     TITLE_PREFIX,
-    comment_block_at,
-    comment_text,
+    Action,
+    Trigger,
     list_actions,
     resolve_action,
 )
@@ -18,25 +16,44 @@ from codegen_lsp.core.settings import ActionSettings, Settings
 from codegen_lsp.core.types import ApplyMode
 from codegen_lsp.errors import ActionError, ConfigError
 
+_COMMENT, _SELECTION, _DIAGNOSTIC = Trigger.COMMENT, Trigger.SELECTION, Trigger.DIAGNOSTIC
+
 
 @pytest.mark.parametrize(
-    ("name", "mode", "kind", "needs_selection"),
+    ("name", "mode", "kind", "trigger", "needs_selection", "max_tokens"),
     [
         pytest.param(
-            "generate_from_comment", ApplyMode.INSERT_BELOW, "refactor.rewrite", False, id="generate"
+            "generate_from_comment", ApplyMode.INSERT_BELOW, "refactor.rewrite", _COMMENT, False, 1024,
+            id="generate",
         ),
-        pytest.param("implement", ApplyMode.REPLACE, "refactor.rewrite", False, id="implement"),
-        pytest.param("rewrite", ApplyMode.REPLACE, "refactor.rewrite", True, id="rewrite"),
-        pytest.param("document", ApplyMode.REPLACE, "refactor.rewrite", False, id="document"),
-        pytest.param("fix", ApplyMode.REPLACE, "quickfix", False, id="fix"),
-        pytest.param("tests", ApplyMode.NEW_FILE, "source", False, id="tests"),
-        pytest.param("explain", ApplyMode.SHOW, "refactor", False, id="explain"),
+        pytest.param("rewrite", ApplyMode.REPLACE, "refactor.rewrite", _SELECTION, True, 1024, id="rewrite"),
+        pytest.param(
+            "implement", ApplyMode.REPLACE, "refactor.rewrite", _SELECTION, False, 1024, id="implement"
+        ),
+        pytest.param("document", ApplyMode.REPLACE, "refactor.rewrite", _SELECTION, False, 1024, id="document"),
+        pytest.param("explain", ApplyMode.SHOW, "refactor", _SELECTION, False, 768, id="explain"),
+        pytest.param("tests", ApplyMode.NEW_FILE, "source", _SELECTION, False, 2048, id="tests"),
+        pytest.param("fix", ApplyMode.REPLACE, "quickfix", _DIAGNOSTIC, False, 1024, id="fix"),
     ],
-)
-def test_builtin_actions(name: str, mode: ApplyMode, kind: str, needs_selection: bool) -> None:
+)  # fmt: skip
+def test_builtin_actions(
+    name: str, mode: ApplyMode, kind: str, trigger: Trigger, needs_selection: bool, max_tokens: int
+) -> None:
     spec = resolve_action(name, Settings())
-    assert (spec.mode, spec.kind, spec.needs_selection, spec.builtin) == (mode, kind, needs_selection, True)
+    assert (spec.mode, spec.kind, spec.trigger, spec.needs_selection, spec.builtin) == (
+        mode,
+        kind,
+        trigger,
+        needs_selection,
+        True,
+    )
+    assert (spec.default_max_tokens, spec.max_tokens) == (max_tokens, None)
     assert spec.title.startswith(TITLE_PREFIX)
+
+
+def test_the_registry_is_the_enum_in_menu_order() -> None:
+    assert list(BUILTIN_ACTIONS) == list(Action)
+    assert [spec.name for spec in list_actions(Settings())] == [a.value for a in Action]
 
 
 def test_unknown_action_names_the_known_ones() -> None:
@@ -57,7 +74,12 @@ def test_override_of_a_builtin_keeps_the_rest() -> None:
 def test_override_of_apply_mode_changes_the_kind() -> None:
     settings = Settings(actions={"explain": ActionSettings(name="explain", apply=ApplyMode.INSERT_ABOVE)})
     spec = resolve_action("explain", settings)
-    assert (spec.mode, spec.kind) == (ApplyMode.INSERT_ABOVE, "refactor.rewrite")
+    assert (spec.mode, spec.kind, spec.trigger) == (ApplyMode.INSERT_ABOVE, "refactor.rewrite", _SELECTION)
+
+
+def test_a_fix_stays_a_quick_fix_whatever_its_apply_mode() -> None:
+    settings = Settings(actions={"fix": ActionSettings(name="fix", apply=ApplyMode.INSERT_ABOVE)})
+    assert resolve_action("fix", settings).kind == "quickfix"
 
 
 @pytest.mark.parametrize(
@@ -94,6 +116,9 @@ def test_user_actions(
         needs_selection,
         False,
     )
+    # offered only with a selection when the template uses one, otherwise everywhere
+    assert spec.trigger == (Trigger.SELECTION if needs_selection else Trigger.ALWAYS)
+    assert (spec.default_max_tokens, spec.max_tokens) == (1024, None)
 
 
 def test_user_action_without_prompt() -> None:
@@ -108,86 +133,3 @@ def test_list_actions_builtins_first_then_user_actions() -> None:
     names = [spec.name for spec in list_actions(settings)]
     assert names == [*BUILTIN_ACTIONS, "z"]
     assert all(spec.title.startswith(TITLE_PREFIX) for spec in list_actions(settings))
-
-
-# --- comment blocks -----------------------------------------------------------------------------
-
-
-def _doc(text: str) -> list[str]:
-    return text.split("\n")
-
-
-@pytest.mark.parametrize(
-    ("language", "text", "line", "block"),
-    [
-        pytest.param("python", "x = 1\n# add two numbers\n# and return it\n", 1, (1, 2), id="python block"),
-        pytest.param("python", "x = 1\n# add two numbers\n\n", 2, (1, 1), id="blank line under the comment"),
-        pytest.param("python", "# a\n\n\ny = 2", 3, None, id="code line under a comment is not it"),
-        pytest.param("python", "x = 1  # trailing\n", 0, None, id="trailing comment is not a block"),
-        pytest.param("python", "# one\n\n# two\n", 2, (2, 2), id="blank line separates blocks"),
-        pytest.param("ruby", "  # sum the list\nend", 0, (0, 0), id="ruby"),
-        pytest.param("shellscript", "#!/bin/sh\n# list files", 1, (0, 1), id="shell"),
-        pytest.param("yaml", "a: 1\n# note\n", 1, (1, 1), id="yaml"),
-        pytest.param("javascript", "// sort users\n// by age\nlet x;", 0, (0, 1), id="js line comments"),
-        pytest.param(
-            "typescript", "/**\n * parse the date\n */\nfunction f() {}", 1, (0, 2), id="ts doc block"
-        ),
-        pytest.param("c", "int a;\n/* compute the\n   checksum */\n", 2, (1, 2), id="c block closing line"),
-        pytest.param("java", "/* one */\nint a;\n * not a comment */", 2, None, id="closed block above"),
-        pytest.param("go", "// Sum adds\n/* and\n more */\n", 0, (0, 2), id="line and block merge"),
-        pytest.param("rust", "/// docs\nfn f() {}", 0, (0, 0), id="rust doc comment"),
-        pytest.param("zig", "/* x */", 0, None, id="zig has no block comments"),
-        pytest.param("cpp", "/* still typing\nmore words", 1, (0, 1), id="unclosed block while typing"),
-        pytest.param("lua", "-- build a table\nlocal t = {}", 0, (0, 0), id="lua"),
-        pytest.param("lua", "--[[ long\ncomment ]]\n", 1, (0, 1), id="lua long comment"),
-        pytest.param("sql", "-- select users\nSELECT 1;", 0, (0, 0), id="sql"),
-        pytest.param("haskell", "{- fold\n   it -}\nf = 1", 1, (0, 1), id="haskell block"),
-        pytest.param("clojure", ";; reduce it\n(def x 1)", 0, (0, 0), id="clojure"),
-        pytest.param("latex", "% a table\n\\begin{tabular}", 0, (0, 0), id="latex"),
-        pytest.param("erlang", "% sum\nsum(L) -> 0.", 0, (0, 0), id="erlang"),
-        pytest.param("html", "<!-- nav bar\n with links -->\n<div>", 0, (0, 1), id="html"),
-        pytest.param("markdown", "text\n<!-- a table -->", 1, (1, 1), id="markdown"),
-        pytest.param("plaintext", "# maybe\n", 0, (0, 0), id="unknown language falls back to # and //"),
-        pytest.param("python", "# c", 5, None, id="line outside the document"),
-        pytest.param("php", "# legacy comment\n<?php", 0, (0, 0), id="php hash"),
-    ],
-)
-def test_comment_block_at(language: str, text: str, line: int, block: tuple[int, int] | None) -> None:
-    assert comment_block_at(_doc(text), line, language) == block
-
-
-class CountingLines(list[str]):
-    """A document that counts how many lines were read."""
-
-    reads = 0
-
-    def __getitem__(self, index):  # type: ignore[no-untyped-def,override]
-        CountingLines.reads += 1
-        return super().__getitem__(index)
-
-
-@pytest.mark.parametrize("language", ["python", "javascript", "html"])
-def test_comment_block_at_reads_only_near_the_line(language: str) -> None:
-    marker = {"python": "# x", "javascript": "// x", "html": "<!-- x -->"}[language]
-    lines = CountingLines([marker] * 100_000 if language != "html" else ["code"] * 100_000)
-    lines[50_000:50_002] = [marker, marker]
-    CountingLines.reads = 0
-    started = time.perf_counter()
-    assert comment_block_at(lines, 50_000, language) is not None
-    assert CountingLines.reads < 5_000
-    assert time.perf_counter() - started < 0.05
-
-
-@pytest.mark.parametrize(
-    ("language", "lines", "text"),
-    [
-        pytest.param("python", ["    # add two", "    # numbers"], "add two\nnumbers", id="python"),
-        pytest.param("javascript", ["/**", " * Parse a date.", " */"], "Parse a date.", id="jsdoc"),
-        pytest.param("rust", ["/// Sum the slice"], "Sum the slice", id="rust doc"),
-        pytest.param("clojure", [";;; reduce it"], "reduce it", id="repeated markers"),
-        pytest.param("html", ["<!-- nav bar -->"], "nav bar", id="html"),
-        pytest.param("c", ["/* compute the", "   checksum */"], "compute the\nchecksum", id="c block"),
-    ],
-)
-def test_comment_text(language: str, lines: list[str], text: str) -> None:
-    assert comment_text(lines, language) == text

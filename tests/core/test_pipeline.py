@@ -241,26 +241,6 @@ def test_explain_shows_prose(text: str, language: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "language", "expected"),
-    [
-        pytest.param("/p/src/pkg/mod.py", "python", "/p/tests/test_mod.py", id="python src layout"),
-        pytest.param("pkg/mod.py", "python", "tests/test_mod.py", id="python relative"),
-        pytest.param(None, "python", "tests/test_untitled.py", id="unsaved python"),
-        pytest.param("/p/main.go", "go", "/p/main_test.go", id="go"),
-        pytest.param("/p/src/lib.rs", "rust", "/p/tests/lib.rs", id="rust integration tests"),
-        pytest.param(
-            "/p/src/main/java/a/Cart.java", "java", "/p/src/test/java/a/CartTest.java", id="java maven"
-        ),
-        pytest.param("/p/lib/cart.rb", "ruby", "/p/lib/spec/cart_spec.rb", id="ruby"),
-        pytest.param("/p/src/app.ts", "typescript", "/p/src/app.test.ts", id="typescript"),
-        pytest.param("/p/x.lua", "lua", "/p/test_x.lua", id="other languages"),
-    ],
-)
-def test_suggest_test_path(path: str | None, language: str, expected: str) -> None:
-    assert pipeline.suggest_test_path(path, language) == expected
-
-
-@pytest.mark.parametrize(
     ("text", "line", "language", "has_selection", "action"),
     [
         pytest.param(PYTHON, 4, "python", False, "generate_from_comment", id="on a comment"),

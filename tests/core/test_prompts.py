@@ -10,7 +10,6 @@ from codegen_lsp.core.prompts import (
     DEFAULT_STOP,
     build_messages,
     completion_request,
-    fence_tag,
     max_tokens_for,
     render,
 )
@@ -144,17 +143,3 @@ def test_completion_request_carries_the_action_settings() -> None:
 def test_no_stop_sequence_can_cut_code() -> None:
     # a fence stop would also match the opening fence; nothing that can appear in code may stop the answer
     assert not any("`" in stop or "\n" in stop for stop in DEFAULT_STOP)
-
-
-@pytest.mark.parametrize(
-    ("language", "tag"),
-    [
-        ("python", "python"),
-        ("typescriptreact", "tsx"),
-        ("shellscript", "bash"),
-        ("plaintext", ""),
-        ("Go", "go"),
-    ],
-)
-def test_fence_tag(language: str, tag: str) -> None:
-    assert fence_tag(language) == tag

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from codegen_lsp.core.languages import language
 from codegen_lsp.core.text import Indentation, split_lines
 
 _THINK_OPEN = "<think>"
@@ -27,27 +28,6 @@ _FENCE_CLOSE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*$")
 _FENCE_OPEN_INLINE = re.compile(r"(?:^|\s)(?P<fence>`{3,})(?P<tag>[\w+#.\-]*)\s*$")
 _TAB_COLUMNS = 4
 _MIN_STEP = 2
-
-# Tags that name the same language as an LSP language id.
-_TAG_ALIASES = {
-    "python": {"python", "py", "python3", "py3"},
-    "javascript": {"javascript", "js", "jsx", "mjs", "cjs", "node"},
-    "javascriptreact": {"jsx", "javascript", "js"},
-    "typescript": {"typescript", "ts", "tsx"},
-    "typescriptreact": {"tsx", "typescript", "ts"},
-    "shellscript": {"bash", "sh", "shell", "zsh", "shellscript"},
-    "cpp": {"cpp", "c++", "cxx", "cc"},
-    "csharp": {"csharp", "cs", "c#"},
-    "ruby": {"ruby", "rb"},
-    "rust": {"rust", "rs"},
-    "go": {"go", "golang"},
-    "kotlin": {"kotlin", "kt"},
-    "yaml": {"yaml", "yml"},
-    "markdown": {"markdown", "md"},
-    "haskell": {"haskell", "hs"},
-    "elixir": {"elixir", "ex", "exs"},
-    "perl": {"perl", "pl"},
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +77,7 @@ def strip_think(text: str) -> str:
 
 
 def _matches_language(tag: str, language_id: str) -> bool:
-    tag, language_id = tag.lower(), language_id.lower()
-    return not tag or tag == language_id or tag in _TAG_ALIASES.get(language_id, ())
+    return language(language_id).names_fence(tag)
 
 
 @dataclass(slots=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from codegen_lsp import presets
+from codegen_lsp.core import presets
 from codegen_lsp.core.settings import (
     ActionSettings,
     ContextSettings,

@@ -1,12 +1,12 @@
 """What the model gets to see: the selection, the lines around it, the enclosing scope, diagnostics.
 
 :func:`build_context` takes the target range, a window of ``lines_before``/``lines_after`` lines,
-widened to the enclosing function or class when a tree-sitter grammar is installed (Python and,
-through the JavaScript grammar, JavaScript/TypeScript; parsers are created lazily and cached), and
-keeps the user message under :attr:`ContextSettings.token_budget` (≈4 characters per token) by
-dropping the context lines farthest from the selection first. The scope's header line (``def …``,
-``class …``) is kept as long as anything is. The selection itself is never cut. Languages without a
-grammar simply get the line window.
+widened to the enclosing function or class when a tree-sitter grammar is installed (the language
+table names it: Python and, through the JavaScript grammar, JavaScript/TypeScript; parsers are
+created lazily and cached), and keeps the user message under :attr:`ContextSettings.token_budget`
+(≈4 characters per token) by dropping the context lines farthest from the selection first. The
+scope's header line (``def …``, ``class …``) is kept as long as anything is. The selection itself
+is never cut. Languages without a grammar simply get the line window.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from codegen_lsp.core.languages import language
 from codegen_lsp.core.settings import ContextSettings
 from codegen_lsp.core.text import LineIndex, normalize_eol
 from codegen_lsp.core.types import Diagnostic, Range
@@ -26,16 +27,6 @@ CHARS_PER_TOKEN = 4
 
 #: a context line stands in for the lines dropped between the scope header and the kept lines
 ELISION = "..."
-
-_GRAMMAR_FOR = {
-    "python": "python",
-    "javascript": "javascript",
-    "javascriptreact": "javascript",
-    # The JavaScript grammar recovers around type annotations well enough to find functions and
-    # classes; a TypeScript grammar would be better but is not installed.
-    "typescript": "javascript",
-    "typescriptreact": "javascript",
-}
 
 _SCOPE_TYPES = {
     "python": frozenset({"function_definition", "class_definition"}),
@@ -81,7 +72,7 @@ def _parser(grammar: str) -> Any | None:
 
 
 def has_grammar(language_id: str) -> bool:
-    grammar = _GRAMMAR_FOR.get(language_id.lower())
+    grammar = language(language_id).grammar
     return grammar is not None and _parser(grammar) is not None
 
 
@@ -98,7 +89,7 @@ def enclosing_scope(
     gives its class). Scopes on a single line (``xs.map(x => x * 2)``) are skipped. None when no
     grammar is installed for the language or nothing encloses the lines.
     """
-    grammar = _GRAMMAR_FOR.get(language_id.lower())
+    grammar = language(language_id).grammar
     parser = _parser(grammar) if grammar else None
     if grammar is None or parser is None or not lines:
         return None

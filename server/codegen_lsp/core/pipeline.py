@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from codegen_lsp.core.actions import ActionSpec, comment_block_at, comment_text, resolve_action
+from codegen_lsp.core.actions import Action, ActionSpec, resolve_action
 from codegen_lsp.core.cleanup import CleanupTarget, LineStreamer, clean_code, clean_prose
+from codegen_lsp.core.comments import comment_block_at, comment_text
 from codegen_lsp.core.context import Context, build_context, enclosing_scope
+from codegen_lsp.core.languages import suggest_test_path
 from codegen_lsp.core.prompts import build_messages, completion_request, reserved_chars
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.core.text import (
@@ -44,8 +45,6 @@ from codegen_lsp.errors import ActionError
 
 if TYPE_CHECKING:
     from codegen_lsp.providers.base import Provider
-
-GENERATE_FROM_COMMENT = "generate_from_comment"
 
 #: non-blank lines above the target an answer may repeat before its own code; an echo must end
 #: on the target's comment or on one of the _ECHO_ANCHOR_LINES nearest lines (the def line)
@@ -96,8 +95,8 @@ def default_action(text: str, line: int, language_id: str, has_selection: bool) 
     selection and ``implement`` at a cursor.
     """
     if comment_block_at(split_lines(text), line, language_id) is not None:
-        return GENERATE_FROM_COMMENT
-    return "rewrite" if has_selection else "implement"
+        return Action.GENERATE_FROM_COMMENT
+    return Action.REWRITE if has_selection else Action.IMPLEMENT
 
 
 # --- prepare ----------------------------------------------------------------------------------
@@ -117,7 +116,7 @@ def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
     if rng.is_empty:
         line = rng.start.line
         scope = enclosing_scope(lines, request.language_id, line, line)
-        if request.action == "fix":
+        if request.action == Action.FIX:
             touching = [
                 d.range for d in request.diagnostics if d.range.start.line <= line <= d.range.end.line
             ]
@@ -172,7 +171,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     language = request.language_id
     instruction = request.instruction
 
-    if spec.name == GENERATE_FROM_COMMENT:
+    if spec.name == Action.GENERATE_FROM_COMMENT:
         block = comment_block_at(lines, rng.start.line, language) or comment_block_at(
             lines, rng.end.line, language
         )
@@ -221,7 +220,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
         base_indent = ""
 
     context_target, scope_lines = subject, None
-    if spec.name == GENERATE_FROM_COMMENT and mode == ApplyMode.INSERT_BELOW:
+    if spec.name == Action.GENERATE_FROM_COMMENT and mode == ApplyMode.INSERT_BELOW:
         # the comment is the instruction: show it at the end of the code before the insertion point
         context_target, scope_lines = target, (first, last)
     context = build_context(
@@ -356,49 +355,3 @@ async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | N
             *warnings,
         )
     return replace(result, finish_reason=finish_reason, warnings=warnings)
-
-
-# --- where tests go ---------------------------------------------------------------------------
-
-_DEFAULT_SUFFIX = {"python": ".py", "javascript": ".js", "typescript": ".ts", "go": ".go", "rust": ".rs"}
-
-
-def _root_of(parent: PurePath, marker: str) -> tuple[PurePath, tuple[str, ...]] | None:
-    """The folder holding ``marker`` (src, lib) and the parts below it, if the path has one."""
-    parts = parent.parts
-    if marker not in parts:
-        return None
-    at = len(parts) - 1 - parts[::-1].index(marker)
-    return PurePath(*parts[:at]) if at else PurePath(), parts[at + 1 :]
-
-
-def suggest_test_path(path: str | None, language_id: str) -> str:
-    """Where tests for ``path`` go by the language's convention (a suggestion, never checked on disk)."""
-    language = language_id.lower()
-    file = PurePath(path) if path else PurePath("untitled" + _DEFAULT_SUFFIX.get(language, ".txt"))
-    stem, suffix, parent = file.stem, file.suffix, file.parent
-    src = _root_of(parent, "src")
-    root = src[0] if src else (parent if parent.is_absolute() else PurePath())
-    if language == "python":
-        return str(root / "tests" / f"test_{stem}.py")
-    if language in ("javascript", "javascriptreact", "typescript", "typescriptreact"):
-        return str(parent / f"{stem}.test{suffix}")
-    if language == "go":
-        return str(parent / f"{stem}_test.go")
-    if language == "rust":
-        return str(root / "tests" / f"{stem}.rs")
-    if language in ("java", "kotlin", "scala"):
-        if src and src[1][:1] == ("main",):
-            return str(root / "src" / "test" / PurePath(*src[1][1:]) / f"{stem}Test{suffix}")
-        return str(parent / f"{stem}Test{suffix}")
-    if language == "ruby":
-        return str(root / "spec" / f"{stem}_spec.rb")
-    if language == "elixir":
-        lib = _root_of(parent, "lib")
-        base = lib[0] if lib else root
-        return str(base / "test" / f"{stem}_test.exs")
-    if language == "php":
-        return str(root / "tests" / f"{stem[:1].upper()}{stem[1:]}Test.php")
-    if language == "csharp":
-        return str(parent / f"{stem}Tests.cs")
-    return str(parent / f"test_{stem}{suffix}")

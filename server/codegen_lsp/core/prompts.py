@@ -5,8 +5,8 @@ values ``{selection} {before} {after} {language} {path} {diagnostics} {instructi
 templates also use ready-made sections (``{before_block}``, ``{selection_block}``,
 ``{after_block}``, ``{diagnostics_block}``) that render to nothing when empty, and ``{fence}`` (the
 opening code fence for the language). Only known placeholders are replaced, so braces in code or
-in a user's template stay as they are. :func:`completion_request` adds per-action ``max_tokens``
-defaults (grown for actions that must repeat a long selection) and the action's temperature.
+in a user's template stay as they are. :func:`completion_request` adds the action's ``max_tokens``
+(its registry default, grown for actions that must repeat a long selection) and temperature.
 """
 
 from __future__ import annotations
@@ -14,32 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from codegen_lsp.core.actions import ActionSpec, doc_style, test_framework
+from codegen_lsp.core.actions import ActionSpec
 from codegen_lsp.core.context import Context, estimate_tokens
+from codegen_lsp.core.languages import language
 from codegen_lsp.core.types import ApplyMode, CompletionRequest, Message
 
-# Markdown fence tags for LSP language ids that differ from the usual tag.
-_FENCE_TAG = {
-    "javascriptreact": "jsx",
-    "typescriptreact": "tsx",
-    "shellscript": "bash",
-    "plaintext": "",
-    "objective-c": "objc",
-    "objective-cpp": "objcpp",
-}
-
-# Per-action answer length limits. Code for one comment or one function rarely needs more;
-# tests are whole files. REPLACE actions also get room to repeat the selection (see below).
-DEFAULT_MAX_TOKENS = {
-    "generate_from_comment": 1024,
-    "implement": 1024,
-    "rewrite": 1024,
-    "document": 1024,
-    "fix": 1024,
-    "tests": 2048,
-    "explain": 768,
-}
-_USER_ACTION_MAX_TOKENS = 1024
+#: no answer limit grows past this, however long the selection
 _MAX_TOKENS_CEILING = 8192
 
 # No stop sequences: a fence-based stop ("```") also matches the *opening* fence and would end the
@@ -47,11 +27,6 @@ _MAX_TOKENS_CEILING = 8192
 DEFAULT_STOP: tuple[str, ...] = ()
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-
-
-def fence_tag(language_id: str) -> str:
-    language_id = language_id.lower()
-    return _FENCE_TAG.get(language_id, language_id)
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
@@ -68,26 +43,23 @@ def _section(label: str, code: str, fence: str) -> str:
 
 def template_values(spec: ActionSpec, context: Context, instruction: str | None) -> dict[str, str]:
     """Every placeholder's value for ``spec`` over ``context``."""
-    language = context.language_id or "plaintext"
-    fence = "```" + fence_tag(language)
+    language_id = context.language_id or "plaintext"
+    lang = language(language_id)
+    fence = "```" + lang.fence_tag
     diagnostics = context.diagnostics_text
     values = {
-        "language": language,
+        "language": language_id,
         "path": context.path or "untitled",
         "selection": context.selection,
         "before": context.before,
         "after": context.after,
         "diagnostics": diagnostics,
         "fence": fence,
-        "doc_style": doc_style(language),
-        "test_framework": test_framework(language),
+        "doc_style": lang.doc_style,
+        "test_framework": lang.test_framework,
         "diagnostics_hint": " listed in the diagnostics" if diagnostics else "",
     }
-    if spec.name == "generate_from_comment" and spec.builtin:
-        before_label = "Code before the comment, ending with the comment"
-    else:
-        before_label = "Code before the selection"
-    values["before_block"] = _section(before_label, context.before, fence)
+    values["before_block"] = _section(spec.before_label, context.before, fence)
     values["after_block"] = _section("Code after", context.after, fence)
     values["selection_block"] = _section("Selected code", context.selection, fence)
     values["diagnostics_block"] = f"Diagnostics:\n{diagnostics}\n\n" if diagnostics else ""
@@ -109,11 +81,7 @@ def max_tokens_for(spec: ActionSpec, context: Context) -> int:
     """The answer limit: the action's setting, else its default grown to fit a repeated selection."""
     if spec.max_tokens is not None:
         return spec.max_tokens
-    base = (
-        DEFAULT_MAX_TOKENS.get(spec.name, _USER_ACTION_MAX_TOKENS)
-        if spec.builtin
-        else _USER_ACTION_MAX_TOKENS
-    )
+    base = spec.default_max_tokens
     if spec.mode == ApplyMode.REPLACE:
         # the answer repeats the selection (plus docs/changes): never cap it below that
         base = max(base, estimate_tokens(context.selection) * 3 // 2 + 256)

@@ -4,9 +4,10 @@ Listing runs on every cursor move in some editors, so it reads only a bounded wi
 around the cursor (through a lazy view of the document's line index; nothing is split or parsed
 per request) and never touches a provider. A comment block at or above the cursor offers
 "Generate code from comment"; a selection offers the selection actions and the user's actions;
-each diagnostic in the request's context offers a quick fix named after its message. Every
-action carries the command ``codegen.generate`` with one argument object whose range is the
-client's own (already in the negotiated encoding).
+each diagnostic in the request's context offers a quick fix named after its message: each action's
+:class:`~codegen_lsp.core.actions.Trigger` in the registry says which. Every action carries the
+command ``codegen.generate`` with one argument object whose range is the client's own (already in
+the negotiated encoding).
 """
 
 from __future__ import annotations
@@ -16,20 +17,14 @@ from typing import Any, overload
 
 from lsprotocol import types as lsp
 
-from codegen_lsp.core.actions import TITLE_PREFIX, ActionSpec, comment_block_at, list_actions
+from codegen_lsp.core.actions import TITLE_PREFIX, ActionSpec, Trigger, list_actions
+from codegen_lsp.core.comments import comment_block_at
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.core.types import Position, Range
+from codegen_lsp.lsp.commands import Command
 from codegen_lsp.lsp.documents import Document
 from codegen_lsp.lsp.positions import LineIndex, from_client_range, to_client_range
 
-COMMAND_GENERATE = "codegen.generate"
-COMMAND_CANCEL = "codegen.cancel"
-COMMAND_CHECK = "codegen.checkProvider"
-
-GENERATE_FROM_COMMENT = "generate_from_comment"
-FIX = "fix"
-#: built-ins that act on a selection; the others have their own trigger (comment, diagnostics)
-SELECTION_ACTIONS = ("rewrite", "implement", "document", "explain", "tests")
 #: quick fixes offered per request at most: a file full of errors must not flood the menu
 MAX_FIXES = 5
 _MAX_TITLE = 80
@@ -87,7 +82,6 @@ def code_actions(
     index = document.index
     rng = from_client_range(index, params.range, encoding)
     only = [str(kind) for kind in params.context.only] if params.context.only else None
-    specs = {spec.name: spec for spec in list_actions(settings)}
     found: list[lsp.CodeAction] = []
 
     def offer(
@@ -95,10 +89,9 @@ def code_actions(
         client_range: lsp.Range,
         *,
         title: str | None = None,
-        kind: str | None = None,
         diagnostics: Sequence[lsp.Diagnostic] = (),
     ) -> None:
-        kind = kind or spec.kind
+        kind = spec.kind
         if not _wanted(kind, only):
             return
         argument: dict[str, Any] = {
@@ -115,23 +108,28 @@ def code_actions(
                 title=title,
                 kind=kind,
                 diagnostics=list(diagnostics) or None,
-                command=lsp.Command(title=title, command=COMMAND_GENERATE, arguments=[argument]),
+                command=lsp.Command(title=title, command=Command.GENERATE, arguments=[argument]),
             )
         )
 
     has_selection = not rng.is_empty
-    generate = specs.get(GENERATE_FROM_COMMENT)
-    if generate is not None and comment_block_at(LinesView(index), rng.start.line, document.language_id):
-        offer(generate, params.range)
-    if has_selection:
-        for name in SELECTION_ACTIONS:
-            if name in specs:
-                offer(specs[name], params.range)
-    for spec in specs.values():
-        if not spec.builtin and (has_selection or not spec.needs_selection):
+    on_comment: bool | None = None  # looked up once, and only if some action needs to know
+    fixes: list[ActionSpec] = []
+    for spec in list_actions(settings):
+        if spec.trigger is Trigger.COMMENT:
+            if on_comment is None:
+                block = comment_block_at(LinesView(index), rng.start.line, document.language_id)
+                on_comment = block is not None
+            if on_comment:
+                offer(spec, params.range)
+        elif spec.trigger is Trigger.SELECTION:
+            if has_selection:
+                offer(spec, params.range)
+        elif spec.trigger is Trigger.ALWAYS:
             offer(spec, params.range)
-    fix = specs.get(FIX)
-    if fix is not None:
+        else:
+            fixes.append(spec)  # after everything else, one per diagnostic
+    for fix in fixes:
         for diagnostic in params.context.diagnostics[:MAX_FIXES]:
             # Whole lines: a diagnostic often marks one token, but the fix needs its statement.
             problem = from_client_range(index, diagnostic.range, encoding)
@@ -146,7 +144,6 @@ def code_actions(
                 fix,
                 to_client_range(index, target, encoding),
                 title=f"{TITLE_PREFIX}Fix: {_short(diagnostic.message)}",
-                kind=lsp.CodeActionKind.QuickFix,
                 diagnostics=[diagnostic],
             )
     return found

@@ -10,6 +10,7 @@ runs; its answer carries the same text.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
@@ -19,6 +20,14 @@ from codegen_lsp.lsp.generation import NO_PROVIDER
 
 if TYPE_CHECKING:
     from codegen_lsp.lsp.server import CodegenServer
+
+
+class Command(StrEnum):
+    """The commands the server executes (``workspace/executeCommand``)."""
+
+    GENERATE = "codegen.generate"
+    CANCEL = "codegen.cancel"
+    CHECK_PROVIDER = "codegen.checkProvider"
 
 
 def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:

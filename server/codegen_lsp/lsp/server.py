@@ -218,16 +218,16 @@ def create_server() -> CodegenServer:
             document, params, ls.settings, ls.documents.encoding, ls.protocol._converter
         )
 
-    @server.command(actions.COMMAND_GENERATE)
+    @server.command(commands.Command.GENERATE)
     async def generate(ls: CodegenServer, argument: Any = None) -> dict[str, Any]:
         return await generation.generate(ls, argument)
 
-    @server.command(actions.COMMAND_CANCEL)
+    @server.command(commands.Command.CANCEL)
     def cancel(ls: CodegenServer, *targets: Any) -> dict[str, Any]:
         # Variadic: pygls insists on an exact argument count, and "cancel all" sends none.
         return commands.cancel(ls, targets[0] if targets else None)
 
-    @server.command(actions.COMMAND_CHECK)
+    @server.command(commands.Command.CHECK_PROVIDER)
     async def check_provider(ls: CodegenServer) -> dict[str, Any]:
         return await commands.check_provider(ls)
 

@@ -1,7 +1,7 @@
 """Provider presets: a name fills in the type, base URL, default model and the usual key variable.
 
-Plain data on purpose (no HTTP client here), so configuration, the CLI's ``providers`` listing
-and the seed API can all read it cheaply. Every preset except ``local`` speaks the
+Plain data on purpose, in the core (no HTTP client here): configuration resolves provider names
+with it, and the providers, the CLI's ``providers`` listing and the seed API read it cheaply. Every preset except ``local`` speaks the
 OpenAI-compatible ``POST {base_url}/chat/completions`` protocol; ``api_key_env`` is None for
 servers that run on your own machine and need no key. A preset's model is only a default: any
 configuration layer may override it.
