@@ -43,7 +43,16 @@ class CodegenError(Exception):
 
 
 class ConfigError(CodegenError):
-    """Configuration is invalid or incomplete; the message names the source, key and problem."""
+    """Configuration is invalid or incomplete; the message names the source, key and problem.
+
+    ``source`` (the layer: a file, the environment, the editor's settings) and ``key`` (dotted,
+    snake_case: ``providers.work.base_url``) say the same for code, where they are known.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None, key: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.key = key
 
 
 class ActionError(CodegenError):

@@ -145,6 +145,55 @@ def test_usage_errors_exit_2(tmp_path: Path, args: tuple[str, ...], expected: st
     assert expected in done.stderr
 
 
+USER_ACTIONS = """
+[actions.add_types]
+title = "Add type hints"
+prompt = "Add type hints to this {language} code:\\n{selection}"
+
+[actions.todo]
+prompt = "List the TODOs in {path}."
+apply = "show"
+"""
+
+
+def test_a_user_action_runs_from_the_command_line(tmp_path: Path, loopback: LoopbackServer) -> None:
+    (tmp_path / ".codegen-lsp.toml").write_text(USER_ACTIONS, encoding="utf-8")
+    source = tmp_path / "h.py"
+    source.write_text("def f(x):\n    return x+1\n", encoding="utf-8")
+    loopback.script(chat_reply("```python\ndef f(x: int) -> int:\n    return x + 1\n```"))
+
+    done = run_cli(
+        "generate", str(source), "--line", "1", "--end-line", "2", "--action", "add_types", "--write",
+        "--quiet", cwd=tmp_path, base_url=loopback.base_url,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    assert source.read_text(encoding="utf-8") == "def f(x: int) -> int:\n    return x + 1\n"
+    sent = loopback.requests[0].json["messages"][-1]["content"]
+    assert sent == "Add type hints to this python code:\ndef f(x):\n    return x+1"
+
+
+def test_an_unknown_action_exits_2_naming_built_in_and_user_actions(tmp_path: Path) -> None:
+    (tmp_path / ".codegen-lsp.toml").write_text(USER_ACTIONS, encoding="utf-8")
+    source = tmp_path / "i.py"
+    source.write_text("x = 1\n", encoding="utf-8")
+    done = run_cli(
+        "generate", str(source), "--line", "1", "--action", "add_typos", cwd=tmp_path,
+        base_url="http://127.0.0.1:9/v1",
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert 'Unknown action "add_typos"' in done.stderr
+    assert "generate_from_comment" in done.stderr and "add_types, todo" in done.stderr
+
+
+def test_help_lists_the_built_in_actions(tmp_path: Path) -> None:
+    done = run_cli("generate", "--help", cwd=tmp_path, base_url=None)
+    assert done.returncode == 0
+    assert "generate_from_comment, rewrite, implement, document, explain, tests, fix" in " ".join(
+        done.stdout.split()
+    )
+
+
 def test_invalid_project_config_exit_2(tmp_path: Path) -> None:
     (tmp_path / ".codegen-lsp.toml").write_text('api_key = "sk-123"\n', encoding="utf-8")
     source = tmp_path / "e.py"
@@ -174,6 +223,7 @@ def test_check_reports_provider_and_first_token(tmp_path: Path, loopback: Loopba
     assert done.returncode == 0, done.stderr
     assert loopback.base_url in done.stdout
     assert "environment" in done.stdout
+    assert "first token 180 s" in done.stdout  # the timeouts in effect
     assert "first token after" in done.stdout
 
 

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from codegen_lsp.core import config
+from codegen_lsp.core import config, options
+from codegen_lsp.core.settings import (
+    ActionSettings,
+    ContextSettings,
+    ProviderSettings,
+    Settings,
+    Table,
+    Timeouts,
+)
 from codegen_lsp.errors import ConfigError
 
 
@@ -191,5 +201,148 @@ def test_invalid_project_file_names_file_key_problem(
     [("base_url", "baseUrl"), ("api_key_env", "apiKeyEnv"), ("first_token", "firstToken"), ("n_ctx", "nCtx")],
 )
 def test_snake_case(key: str, camel: str) -> None:
-    assert config.snake_case(camel) == key
-    assert config.snake_case(key) == key
+    assert options.snake_case(camel) == key
+    assert options.snake_case(key) == key
+
+
+# --- each setting declared once --------------------------------------------------------------------
+
+_NOT_OPTIONS = {"name", "origins"}  # a table's own name; what config records
+
+
+@pytest.mark.parametrize(
+    "cls", [Settings, ProviderSettings, ActionSettings, ContextSettings, Timeouts], ids=lambda c: c.__name__
+)
+def test_every_setting_declares_its_check(cls: type) -> None:
+    for f in dataclasses.fields(cls):
+        assert ("check" in f.metadata) is (f.name not in _NOT_OPTIONS), f.name
+
+
+def test_the_keys_are_derived_from_the_declarations() -> None:
+    top = options.top_level_options()
+    assert set(top) == {
+        *(f.name for f in dataclasses.fields(Settings) if f.name != "origins"),
+        "base_url", "model", "api_key", "api_key_env", "timeouts",
+    }  # fmt: skip
+    assert top["timeouts"] == Table(Timeouts)
+    # a key handed over at run time is accepted for the active provider only
+    assert "api_key" not in options.options_of(ProviderSettings)
+
+
+def test_wire_names_round_trip() -> None:
+    for cls in (Settings, ProviderSettings, ActionSettings, ContextSettings, Timeouts):
+        for key in options.options_of(cls):
+            assert options.snake_case(options.camel_case(key)) == key
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param({"baseUrll": "x"}, "unknown key 'baseUrll' (did you mean 'baseUrl'?)", id="camel"),
+        pytest.param({"base_urll": "x"}, "unknown key 'base_urll' (did you mean 'base_url'?)", id="snake"),
+        pytest.param(
+            {"context": {"linesBefor": 3}},
+            "unknown key 'context.linesBefor' (did you mean 'linesBefore'?)",
+            id="nested, as written",
+        ),
+        pytest.param(
+            {"providers": {"x": {"timeouts": {"firstToken": 0}}}},
+            "providers.x.timeouts.firstToken: must be greater than 0 (got 0)",
+            id="deep",
+        ),
+        pytest.param({"providers": {"x": 3}}, "providers.x: expected a table", id="entry not a table"),
+    ],
+)
+def test_messages_name_the_key_as_the_user_wrote_it(
+    tmp_path: Path, home: dict[str, str], overrides: dict[str, Any], expected: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.resolve(tmp_path, environ=home, overrides=overrides, overrides_source="editor settings")
+    assert str(caught.value) == f"editor settings: {expected}"
+    assert caught.value.source == "editor settings"
+
+
+def test_on_invalid_leaves_out_only_the_bad_keys() -> None:
+    problems: list[ConfigError] = []
+    raw = {
+        "model": "m",
+        "streamEdits": "yes",
+        "context": {"linesBefore": -1, "linesAfter": 3},
+        "providers": {"a": {"model": "x", "nCtx": "big"}, "b": []},
+        "nonsense": 1,
+    }
+    checked = options.validate_options(raw, "editor", from_file=False, on_invalid=problems.append)
+    assert checked == {"model": "m", "context": {"lines_after": 3}, "providers": {"a": {"model": "x"}}}
+    assert [p.key for p in problems] == [
+        "stream_edits", "context.lines_before", "providers.a.n_ctx", "providers.b", "nonsense"
+    ]  # fmt: skip
+    assert all(p.source == "editor" and str(p).startswith("editor: ") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        pytest.param({"provider": "nosuch"}, "provider", id="unknown provider"),
+        pytest.param({"fallback": ["nosuch"]}, "fallback", id="unknown fallback"),
+        pytest.param({"providers": {"x": {"model": "m"}}}, "providers.x", id="no base_url"),
+        pytest.param(
+            {"providers": {"x": {"preset": "nosuch", "base_url": "http://h/v1"}}},
+            "providers.x.preset",
+            id="unknown preset",
+        ),
+        pytest.param(
+            {"actions": {"a": {"prompt": "{selection}", "provider": "nosuch"}}},
+            "actions.a.provider",
+            id="action provider",
+        ),
+    ],
+)
+def test_errors_of_the_whole_name_their_layer_and_key(
+    tmp_path: Path, home: dict[str, str], overrides: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config.resolve(tmp_path, environ=home, overrides=overrides, overrides_source="flags")
+    assert (caught.value.source, caught.value.key) == ("flags", key)
+    assert str(caught.value).startswith("flags: ")
+
+
+def test_merge_is_deep_later_layers_win_and_inputs_stay_unchanged() -> None:
+    low = {"providers": {"x": {"model": "a", "timeouts": {"idle": 1}}}, "model": "m"}
+    high = {"providers": {"x": {"timeouts": {"connect": 2}}, "y": {"model": "b"}}, "model": "n"}
+    merged = options.merge(low, high)
+    assert merged == {
+        "providers": {"x": {"model": "a", "timeouts": {"idle": 1, "connect": 2}}, "y": {"model": "b"}},
+        "model": "n",
+    }
+    merged["providers"]["x"]["timeouts"]["idle"] = 99
+    assert low["providers"]["x"]["timeouts"] == {"idle": 1}
+
+
+def test_origins_by_dotted_key(tmp_path: Path, home: dict[str, str]) -> None:
+    write(tmp_path / ".codegen-lsp.toml", "[context]\nlines_before = 5\n")
+    settings = config.resolve(
+        tmp_path, environ=home, overrides={"base_url": "http://h/v1", "context": {"linesAfter": 2}}
+    )
+    assert settings.origins["context.lines_before"].startswith("project config")
+    assert settings.origins["context.lines_after"] == "command line"
+    assert settings.origins["context"] == "command line"  # the last layer that set any of it
+    assert (settings.context.lines_before, settings.context.lines_after) == (5, 2)
+
+
+def test_describe_shows_what_each_layer_set(tmp_path: Path, home: dict[str, str]) -> None:
+    write(
+        tmp_path / ".codegen-lsp.toml",
+        'stream_edits = true\n[context]\nlines_before = 5\n[actions.rewrite]\nmodel = "m"\n'
+        '[actions.shout]\nprompt = "{selection}"\n',
+    )
+    settings = config.resolve(
+        tmp_path, environ=home, overrides={"base_url": "http://h/v1", "timeouts": {"idle": 5}}
+    )
+    rows = {what: (value, origin) for what, value, origin in config.describe(settings)}
+    assert rows["provider"] == ("custom (openai)", "command line")
+    assert rows["timeouts"] == ("connect 10 s, first token 180 s, idle 5 s", "command line")
+    assert rows["stream_edits"][0] == "true"
+    assert rows["context.lines_before"][0] == "5"
+    assert rows["actions"][0] == "rewrite (built-in, changed), shout"
+    assert all(origin.startswith("project config") for what, (_, origin) in rows.items() if "." in what)
+    assert "context.lines_after" not in rows and "apply_timeout" not in rows  # defaults are not listed

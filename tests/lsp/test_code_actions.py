@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import pytest
 from lsprotocol import types as lsp
@@ -81,3 +83,38 @@ async def test_listing_is_fast_on_a_huge_document(editor: Editor) -> None:
     elapsed = (time.perf_counter() - started) / 5
     assert [a.title for a in actions] == ["Codegen: Generate code from comment"]
     assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms per code action request"
+
+
+async def test_user_actions_are_offered_by_their_trigger(editor: Editor) -> None:
+    # a bad key next to them costs that key alone: the actions still arrive, with a warning
+    editor.configure(
+        actions={
+            "todo": {"title": "List TODOs", "prompt": "List the TODOs in {path}", "apply": "show"},
+            "shout": {"title": "Shout it", "prompt": "Uppercase:\n{selection}"},
+        },
+        context={"linesBefore": "many"},
+    )
+    uri = editor.open(SOURCE)
+    cursor = editor.cursor_at(uri, "import os")
+    await wait_until_async(
+        lambda: editor.actions(uri, cursor), lambda titles: "Codegen: List TODOs" in titles
+    )
+    assert [a.title for a in await editor.actions(uri, cursor)] == ["Codegen: List TODOs"]
+    selection = editor.range_of(uri, "def add(a, b):\n    pass")
+    titles = [a.title for a in await editor.actions(uri, selection)]
+    assert titles == [*SELECTION_TITLES, "Codegen: List TODOs", "Codegen: Shout it"]
+    (warning,) = editor.messages(lsp.MessageType.Warning)
+    assert "context.linesBefore: expected a whole number" in warning
+    assert 'editor settings (section "codegen")' in warning
+    editor.configure()
+
+
+async def wait_until_async(
+    ask: Callable[[], Awaitable[list[lsp.CodeAction]]], wanted: Callable[[list[str]], bool]
+) -> None:
+    """Ask again until the answer is as wanted: pushed settings take a moment to arrive."""
+    for _ in range(250):
+        if wanted([a.title for a in await ask()]):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the settings never arrived")

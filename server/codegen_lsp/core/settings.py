@@ -1,50 +1,177 @@
-"""Resolved, frozen settings: what every other part of codegen-lsp reads.
+"""Resolved, frozen settings, each declared once: its type, its default and the check of its option.
 
 Raw *options* (TOML files, environment, CLI flags, LSP initializationOptions and
 workspace/configuration) are merged and validated by :mod:`codegen_lsp.core.config` into these
-objects. Nothing here holds a secret read from a file: ``api_key`` is only ever filled at run time
-from an environment variable, a CLI flag or the editor's secret storage, and is excluded from
-``repr`` so it cannot leak into logs.
+objects. Every field that is also an option is declared with :func:`option`, which puts the check
+of a raw value on the field itself; config derives the rest from these declarations (the keys it
+accepts, did-you-mean suggestions, camelCase wire names, what ``codegen-lsp check`` shows), so
+adding a setting is adding one line here. A check returns the value to store or raises
+``TypeError``/``ValueError`` with the problem in words. Nothing here holds a secret read from a
+file: ``api_key`` is only ever filled at run time from an environment variable, a CLI flag or the
+editor's secret storage, and is excluded from ``repr`` so it cannot leak into logs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from codegen_lsp.core.types import ApplyMode
 
 ProviderType = Literal["openai", "local"]
+Check = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The check of an option that is a table of the options of ``of`` (``named``: NAME → table)."""
+
+    of: type
+    named: bool = False
+
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    check: Check | Table,
+    factory: Callable[[], Any] | None = None,
+    top_level: bool = False,
+    in_table: bool = True,
+    repr: bool = True,
+) -> Any:
+    """A field that is also an option key, checked by ``check`` when it arrives raw.
+
+    ``top_level``: a provider option also accepted at the top level, for the active provider.
+    ``in_table``: False for one that is *only* accepted there (a key handed over at run time).
+    """
+    metadata = {"check": check, "top_level": top_level, "in_table": in_table}
+    if factory is not None:
+        return field(default_factory=factory, repr=repr, metadata=metadata)
+    return field(default=default, repr=repr, metadata=metadata)
+
+
+# --- checks of raw option values ------------------------------------------------------------------
+
+
+def check_str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def check_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("expected true or false")
+    return value
+
+
+def check_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("expected a number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return float(value)
+
+
+def check_positive_number(value: Any) -> float:
+    number = check_number(value)
+    if number == 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
+def check_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("expected a whole number")
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def check_opt_int(value: Any) -> int | None:
+    return None if value is None else check_int(value)
+
+
+def check_opt_number(value: Any) -> float | None:
+    return None if value is None else check_number(value)
+
+
+def check_names(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError("expected a list of names")
+    return tuple(value)
+
+
+def check_headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise TypeError("expected a table of header names to string values")
+    return dict(value)
+
+
+def check_provider_type(value: Any) -> ProviderType:
+    if value == "openai":
+        return "openai"
+    if value == "local":
+        return "local"
+    raise ValueError('expected "openai" (any OpenAI-compatible endpoint) or "local"')
+
+
+def check_apply_mode(value: Any) -> ApplyMode:
+    try:
+        return ApplyMode(value)
+    except ValueError:
+        choices = ", ".join(m.value for m in ApplyMode)
+        raise ValueError(f"expected one of {choices}") from None
+
+
+def check_env_name(value: Any) -> str:
+    name = check_str(value)
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(
+            "must be the NAME of an environment variable holding the key (like OPENAI_API_KEY), not the key"
+        )
+    return name
+
+
+# --- settings -------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """Seconds. Defaults suit slow local models: a CPU model may think for minutes."""
 
-    connect: float = 10.0
-    first_token: float = 180.0
-    idle: float = 60.0
+    connect: float = option(10.0, check=check_positive_number)
+    first_token: float = option(180.0, check=check_positive_number)
+    idle: float = option(60.0, check=check_positive_number)
 
 
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     name: str
-    type: ProviderType = "openai"
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-    api_key: str | None = field(default=None, repr=False)
-    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    max_retries: int = 2
-    temperature: float | None = 0.2
-    max_tokens: int | None = 1024
+    type: ProviderType = option("openai", check=check_provider_type)
+    base_url: str | None = option(None, check=check_str, top_level=True)
+    model: str | None = option(None, check=check_str, top_level=True)
+    api_key_env: str | None = option(None, check=check_env_name, top_level=True)
+    api_key: str | None = option(None, check=check_str, top_level=True, in_table=False, repr=False)
+    headers: Mapping[str, str] = option(check=check_headers, factory=dict, repr=False)
+    timeouts: Timeouts = option(check=Table(Timeouts), factory=Timeouts, top_level=True)
+    max_retries: int = option(2, check=check_int)
+    temperature: float | None = option(0.2, check=check_opt_number)
+    max_tokens: int | None = option(1024, check=check_opt_int)
     # type = "local" only
-    model_path: str | None = None
-    n_ctx: int = 4096
-    n_threads: int | None = None
+    model_path: str | None = option(None, check=check_str)
+    n_ctx: int = option(4096, check=check_int)
+    n_threads: int | None = option(None, check=check_opt_int)
+    #: the preset that filled in type, base URL, model and key variable (by name or ``preset = …``)
+    preset: str | None = option(None, check=check_str)
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key to send: an explicit run-time key, else the named environment variable."""
@@ -65,37 +192,41 @@ class ActionSettings:
     """
 
     name: str
-    title: str | None = None
-    prompt: str | None = None
-    system: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    apply: ApplyMode | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
+    title: str | None = option(None, check=check_str)
+    prompt: str | None = option(None, check=check_str)
+    system: str | None = option(None, check=check_str)
+    provider: str | None = option(None, check=check_str)
+    model: str | None = option(None, check=check_str)
+    apply: ApplyMode | None = option(None, check=check_apply_mode)
+    temperature: float | None = option(None, check=check_opt_number)
+    max_tokens: int | None = option(None, check=check_opt_int)
 
 
 @dataclass(frozen=True, slots=True)
 class ContextSettings:
-    lines_before: int = 60
-    lines_after: int = 20
+    lines_before: int = option(60, check=check_int)
+    lines_after: int = option(20, check=check_int)
     #: rough token budget for the user message (4 characters ≈ 1 token)
-    token_budget: int = 3000
+    token_budget: int = option(3000, check=check_int)
 
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    providers: Mapping[str, ProviderSettings] = field(default_factory=dict)
+    providers: Mapping[str, ProviderSettings] = option(
+        check=Table(ProviderSettings, named=True), factory=dict
+    )
     #: the active provider's name; None when nothing is configured or available
-    provider: str | None = None
-    fallback: tuple[str, ...] = ()
-    actions: Mapping[str, ActionSettings] = field(default_factory=dict)
-    context: ContextSettings = field(default_factory=ContextSettings)
+    provider: str | None = option(None, check=check_str)
+    fallback: tuple[str, ...] = option((), check=check_names)
+    actions: Mapping[str, ActionSettings] = option(check=Table(ActionSettings, named=True), factory=dict)
+    context: ContextSettings = option(check=Table(ContextSettings), factory=ContextSettings)
     #: LSP only: insert code line by line as it streams
-    stream_edits: bool = False
+    stream_edits: bool = option(False, check=check_bool)
     #: LSP only: seconds to wait for the editor to answer workspace/applyEdit
-    apply_timeout: float = 60.0
-    #: where each top-level choice came from, for ``codegen-lsp check`` ("provider" -> "environment ...")
+    apply_timeout: float = option(60.0, check=check_positive_number)
+    #: with no provider set, use the embedded local model when it is installed
+    auto_local: bool = option(True, check=check_bool)
+    #: where each option came from, by dotted key ("provider", "context.lines_before") -> "environment"
     origins: Mapping[str, str] = field(default_factory=dict)
 
     def provider_chain(self, action: str | None = None) -> tuple[ProviderSettings, ...]:

@@ -4,9 +4,10 @@ Options arrive as ``initializationOptions`` (either the settings themselves or w
 ``codegen`` key) and as the ``codegen`` section of ``workspace/configuration``, pulled after
 ``initialized`` and again on every ``didChangeConfiguration``. Both use the keys of the TOML files
 (camelCase or snake_case); the section wins over the initialization options, and both win over
-the files and environment that :func:`codegen_lsp.core.config.resolve` reads. Invalid editor
-options produce a warning and the settings without the offending layer (the section first, then the
-initialization options); invalid files as well produce plain defaults: the server keeps serving.
+the files and environment that :func:`codegen_lsp.core.config.read_layers` reads. A bad key or
+value in the editor's options costs that key alone: it is left out with a warning that names it
+and where it came from, and the rest of the editor's settings apply. Invalid files or environment
+produce plain defaults (with a warning): the server keeps serving.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from codegen_lsp.core.settings import Settings
 from codegen_lsp.errors import ConfigError
 
 SECTION = "codegen"
-SOURCE = "editor settings"
+INIT_SOURCE = "editor settings (initializationOptions)"
+#: the section, pulled with workspace/configuration or pushed with didChangeConfiguration
+SECTION_SOURCE = f'editor settings (section "{SECTION}")'
 
 
 def section_of(raw: Any) -> dict[str, Any]:
@@ -34,23 +37,28 @@ def section_of(raw: Any) -> dict[str, Any]:
     return dict(raw)
 
 
-def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    """Later layers win; tables (providers, actions, context) merge key by key."""
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        for key, value in layer.items():
-            if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-                merged[key] = merge(merged[key], value)
-            else:
-                merged[key] = value
-    return merged
-
-
 @dataclass(frozen=True)
 class Resolution:
     settings: Settings
-    #: user-facing warnings (ConfigError messages), in the order they happened
+    #: user-facing warnings, in the order they happened
     warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _without(data: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """``data`` without the dotted ``key``, or None when it holds no such key."""
+    head, _, rest = key.partition(".")
+    if head not in data:
+        return None
+    out = dict(data)
+    if not rest:
+        del out[head]
+        return out
+    inner = data[head]
+    smaller = _without(inner, rest) if isinstance(inner, Mapping) else None
+    if smaller is None:
+        return None
+    out[head] = smaller
+    return out
 
 
 def resolve_settings(
@@ -59,24 +67,35 @@ def resolve_settings(
     section: Mapping[str, Any],
     environ: Mapping[str, str] | None = None,
 ) -> Resolution:
-    """Settings from files, environment and editor options, falling back layer by layer."""
+    """Settings from files, environment and editor options, leaving out each bad editor option."""
     from codegen_lsp.core import config
+    from codegen_lsp.core.options import Layer, validate_options
 
     warnings: list[str] = []
-    # Drop the newest layer first: a bad workspace/configuration must not lose a good
-    # initializationOptions (and with it, say, the base URL the editor was started with).
-    candidates = [merge(init_options, section), dict(init_options), {}]
-    tried: list[dict[str, Any]] = []
-    for overrides in candidates:
-        if overrides in tried:
-            continue
-        tried.append(overrides)
+
+    def ignore(exc: ConfigError) -> None:
+        warnings.append(f"ignored an invalid setting: {exc}")
+
+    try:
+        below = config.read_layers(root, environ=environ)
+    except ConfigError as exc:
+        return Resolution(Settings(), (f"invalid configuration, defaults kept: {exc}",))
+    editor = [
+        Layer(source, validate_options(raw, source, from_file=False, on_invalid=ignore))
+        for source, raw in ((INIT_SOURCE, init_options), (SECTION_SOURCE, section))
+    ]
+    while True:
         try:
-            settings = config.resolve(
-                root, environ=environ, overrides=overrides or None, overrides_source=SOURCE
-            )
+            return Resolution(config.settle([*below, *editor]), tuple(warnings))
         except ConfigError as exc:
-            warnings.append(str(exc))
-            continue
-        return Resolution(settings, tuple(warnings))
-    return Resolution(Settings(), tuple(warnings))
+            # Something only the whole shows (an unknown provider name...): drop the editor's key
+            # that caused it, newest layer first, and try again; each round drops one key.
+            culprit = next(
+                (i for i, layer in enumerate(editor) if layer.source == exc.source and exc.key), None
+            )
+            smaller = _without(editor[culprit].data, exc.key or "") if culprit is not None else None
+            if culprit is None or smaller is None:
+                warnings.append(f"invalid configuration, defaults kept: {exc}")
+                return Resolution(Settings(), tuple(warnings))
+            editor[culprit] = Layer(editor[culprit].source, smaller)
+            ignore(exc)

@@ -146,7 +146,7 @@ class CodegenServer(LanguageServer):
             self.providers.retire()
         if announce:
             for warning in resolution.warnings:
-                self.warn(f"Codegen: invalid settings, defaults kept. {warning}")
+                self.warn(f"Codegen: {warning}")
 
     async def pull_configuration(self) -> None:
         workspace = self.client_capabilities.workspace
