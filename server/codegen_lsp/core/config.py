@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from codegen_lsp.core import presets
+from codegen_lsp.core.actions import BUILTIN_ACTIONS
 from codegen_lsp.core.options import (
     Layer,
     merge,
@@ -321,7 +322,7 @@ def _other_rows(settings: Settings) -> list[tuple[str, str, str]]:
         if not isinstance(check, Table):
             rows.append((key, _shown(value), settings.origins[key]))
         elif check.named:
-            names = [f"{name} (built-in, changed)" if name in _builtin_names() else name for name in value]
+            names = [f"{name} (built-in, changed)" if name in BUILTIN_ACTIONS else name for name in value]
             rows.append((key, ", ".join(names), settings.origins[key]))
         else:
             for sub in options_of(check.of):
@@ -329,12 +330,6 @@ def _other_rows(settings: Settings) -> list[tuple[str, str, str]]:
                 if path in settings.origins:
                     rows.append((path, _shown(getattr(value, sub)), settings.origins[path]))
     return rows
-
-
-def _builtin_names() -> Iterable[str]:
-    from codegen_lsp.core.actions import BUILTIN_ACTIONS
-
-    return BUILTIN_ACTIONS
 
 
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
