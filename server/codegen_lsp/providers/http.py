@@ -1,0 +1,491 @@
+"""What every provider that streams from an HTTP model server shares, whatever its wire format.
+
+:class:`HTTPProvider` owns one httpx client per provider (honouring the standard proxy variables
+and CA bundles: ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_DIR``),
+sends the request with the key, and keeps three timeouts apart: *connect* is httpx's own; *first
+token* (request sent, nothing generated yet: prompt processing, model loading, queueing) and
+*idle* (the gap between two chunks once generation started) are enforced here around each read,
+because httpx's read timeout cannot tell them apart. HTTP statuses and transport failures become
+:mod:`codegen_lsp.errors` types whose messages name the host and status and say what to do; the
+API key is never part of a message, log line or repr. Subclasses (one per wire format: chat
+completions in :mod:`~codegen_lsp.providers.openai`, fill-in-the-middle in
+:mod:`~codegen_lsp.providers.fim`) build the body and pick the decoder; :meth:`HTTPProvider._relay`
+runs any pure decoder over the response under those timeouts. Closing or cancelling the stream
+closes the HTTP response at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import functools
+import json
+import os
+import socket
+import ssl
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import Any, NoReturn, Protocol, TypeVar
+
+import httpx
+
+from codegen_lsp.core.settings import ProviderSettings
+from codegen_lsp.core.types import Delta
+from codegen_lsp.errors import (
+    AuthError,
+    ConnectionFailed,
+    ConnectTimeout,
+    FirstTokenTimeout,
+    IdleTimeout,
+    NotFoundError,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    TLSError,
+)
+from codegen_lsp.providers.chat_stream import error_from_payload
+
+#: how much of an error body we read and quote: enough for any JSON error, bounded for HTML pages
+_MAX_ERROR_BODY = 64 * 1024
+
+_T = TypeVar("_T")
+
+
+def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, else ``Retry-After`` (seconds or an
+    HTTP date). None when absent or unreadable. Not capped here; the retry policy caps it."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    millis = lowered.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def ssl_context_from_env(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The TLS context for the CA bundle the environment asks for (certifi's by default).
+
+    httpx itself reads only ``SSL_CERT_FILE``/``SSL_CERT_DIR``; the requests/curl variables are
+    what corporate setups usually export, so they are honoured too. Loading a CA bundle costs
+    ~40 ms and a context per request showed up as GC pauses in the benchmarks, so contexts are
+    built once per (file, folder) and shared: an SSLContext is safe to share between clients.
+    """
+    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        path = environ.get(name)
+        if path and os.path.isfile(path):
+            return _ssl_context(path, None)
+    directory = environ.get("SSL_CERT_DIR")
+    if directory and os.path.isdir(directory):
+        return _ssl_context(None, directory)
+    return _ssl_context(None, None)
+
+
+@functools.cache
+def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    if cafile is None and capath is None:
+        import certifi  # httpx's own default bundle
+
+        cafile = certifi.where()
+    return ssl.create_default_context(cafile=cafile, capath=capath)
+
+
+def content_type(response: httpx.Response) -> str:
+    """The media type of ``response``, lower case, without parameters (``""`` when absent)."""
+    value: str = response.headers.get("content-type", "")
+    return value.partition(";")[0].strip().lower()
+
+
+class StreamState(Protocol):
+    """What :meth:`HTTPProvider._relay` reads from a decoder besides the deltas it returns."""
+
+    @property
+    def started(self) -> bool:
+        """The model started generating: from now on the idle timeout applies."""
+        ...
+
+    @property
+    def done(self) -> bool:
+        """The stream said it is complete ([DONE], done: true, stop: true, ...)."""
+        ...
+
+    @property
+    def finish_reason(self) -> str | None:
+        """The finish reason seen so far; a connection lost after it is not an error."""
+        ...
+
+    def finish(self) -> list[Delta]:
+        """The transport ended: the final deltas, or a StreamError for a truncated stream."""
+        ...
+
+
+class HTTPProvider:
+    """One HTTP model server: client, key, timeouts and errors. See the module docstring."""
+
+    #: what the server is supposed to be and to send, for the message about an unexpected answer
+    api_description = "an OpenAI-compatible API"
+    stream_description = "an event stream"
+
+    def __init__(self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None) -> None:
+        if not settings.base_url:
+            raise ProviderUnavailable(
+                f"Provider '{settings.name}' has no base URL. Set base_url in [providers.{settings.name}] "
+                "or CODEGEN_LSP_BASE_URL (for example http://localhost:11434/v1 for Ollama).",
+                provider=settings.name,
+            )
+        self.settings = settings
+        self.name = settings.name
+        self.model = settings.model or ""
+        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._base_url = settings.base_url.rstrip("/")
+        try:
+            url = httpx.URL(self._base_url)
+        except httpx.InvalidURL as exc:
+            raise ProviderUnavailable(
+                f"Provider '{self.name}': the base URL {self._base_url!r} is not a valid URL ({exc}).",
+                provider=self.name,
+            ) from None
+        if url.scheme not in ("http", "https"):
+            raise ProviderUnavailable(
+                f"Provider '{self.name}': the base URL {self._base_url!r} must start with http:// or https://.",
+                provider=self.name,
+            )
+        self.host = url.netloc.decode("ascii", "replace")
+        self._client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self._base_url!r})"
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def _client_for_loop(self) -> httpx.AsyncClient:
+        if self._client is None or self._client.is_closed:
+            connect = self.settings.timeouts.connect
+            self._client = httpx.AsyncClient(
+                trust_env=True,
+                verify=ssl_context_from_env(self._environ),
+                # read=None: the first-token and idle limits are enforced around each read instead
+                timeout=httpx.Timeout(connect=connect, read=None, write=connect, pool=connect),
+                follow_redirects=True,
+            )
+        return self._client
+
+    def _api_key(self) -> str | None:
+        return self.settings.resolve_api_key(self._environ)
+
+    def _first_deadline(self) -> float:
+        """The loop time by which the first token must have arrived."""
+        return asyncio.get_running_loop().time() + self.settings.timeouts.first_token
+
+    async def _open(
+        self, url: str, body: Mapping[str, Any], deadline: float, *, accept: str = "text/event-stream"
+    ) -> httpx.Response:
+        """POST ``body`` as JSON and return the streaming response once its status is 2xx.
+
+        Any other status is read and raised as the matching error (the response is closed).
+        """
+        client = self._client_for_loop()
+        headers = {"Accept": accept, "Cache-Control": "no-store", **self.settings.headers}
+        key = self._api_key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        http_request = client.build_request("POST", url, json=body, headers=headers)
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
+                response = await client.send(http_request, stream=True)
+        except TimeoutError:
+            if scope.expired():
+                self._first_token_timeout()
+            raise
+        except httpx.HTTPError as exc:
+            self._transport_error(exc)
+        if not 200 <= response.status_code < 300:
+            try:
+                await self._raise_for_status(response)
+            finally:
+                await response.aclose()
+        return response
+
+    async def _relay(
+        self,
+        items: AsyncIterator[_T],
+        feed: Callable[[_T], list[Delta]],
+        state: StreamState,
+        first_deadline: float,
+    ) -> AsyncGenerator[Delta, None]:
+        """The deltas ``feed`` decodes from each of ``items`` (SSE events, byte chunks, ...), under
+        the first-token and idle timeouts, ending with ``state.finish()`` unless the stream said
+        it was done. Transport failures become our errors; ``items`` is closed on the way out."""
+        timeouts = self.settings.timeouts
+        loop = asyncio.get_running_loop()
+        try:
+            while not state.done:
+                if state.started:
+                    limit, expired = timeouts.idle, self._idle_timeout
+                else:
+                    limit, expired = first_deadline - loop.time(), self._first_token_timeout
+                scope = asyncio.timeout(max(limit, 0.0))
+                try:
+                    async with scope:
+                        item = await anext(items)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    if scope.expired():
+                        expired()
+                    raise
+                except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
+                    if state.finish_reason is not None:
+                        break  # the answer was complete; only the goodbye went missing
+                    raise StreamError(
+                        f"The connection to {self.host} broke in the middle of the answer "
+                        f"({_reason(exc)}). Try again.",
+                        provider=self.name,
+                        host=self.host,
+                    ) from None
+                except httpx.HTTPError as exc:
+                    self._transport_error(exc)
+                for delta in self._redacted(feed, item):
+                    yield delta
+            if not state.done:
+                for delta in self._redacted(state.finish):
+                    yield delta
+        finally:
+            close = getattr(items, "aclose", None)
+            if close is not None:
+                await close()
+
+    async def _read_document(self, response: httpx.Response, deadline: float) -> Any:
+        """The whole JSON body of a server that answered without streaming; an ``error`` object in
+        it is raised as the matching error."""
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
+                raw = await response.aread()
+        except TimeoutError:
+            if scope.expired():
+                self._first_token_timeout()
+            raise
+        except httpx.HTTPError as exc:
+            self._transport_error(exc)
+        try:
+            payload = json.loads(raw)
+        except json.JSONDecodeError:
+            raise StreamError(
+                f"{self.host} answered with malformed JSON: {raw[:80]!r}", provider=self.name, host=self.host
+            ) from None
+        if isinstance(payload, dict) and payload.get("error") is not None:
+            error = error_from_payload(payload, host=self.host, provider=self.name)
+            error.message = self._redact(error.message)
+            error.args = (error.message,)
+            raise error
+        return payload
+
+    def _not_a_stream(self, response: httpx.Response) -> NoReturn:
+        kind = content_type(response) or "no content type"
+        raise StreamError(
+            f"{self.host} answered {response.status_code} with {kind} instead of {self.stream_description}. "
+            f"Is {self._base_url} {self.api_description}?",
+            provider=self.name,
+            host=self.host,
+            status=response.status_code,
+        )
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def _first_token_timeout(self) -> NoReturn:
+        limit = self.settings.timeouts.first_token
+        raise FirstTokenTimeout(
+            f"{self.host} produced no answer within {limit:g} s (first-token timeout). The model may be "
+            "loading or the server busy; raise timeouts.first_token for slow local models.",
+            provider=self.name,
+            host=self.host,
+        ) from None
+
+    def _idle_timeout(self) -> NoReturn:
+        limit = self.settings.timeouts.idle
+        raise IdleTimeout(
+            f"The stream from {self.host} stalled for more than {limit:g} s (idle timeout). "
+            "Try again, or raise timeouts.idle.",
+            provider=self.name,
+            host=self.host,
+        ) from None
+
+    def _transport_error(self, exc: httpx.HTTPError) -> NoReturn:
+        host, reason = self.host, _reason(exc)
+        common: dict[str, Any] = {"provider": self.name, "host": host}
+        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.WriteTimeout):
+            limit = self.settings.timeouts.connect
+            raise ConnectTimeout(
+                f"Could not connect to {host} within {limit:g} s (connect timeout). Check that the server "
+                "is reachable; raise timeouts.connect on a slow network.",
+                **common,
+            ) from None
+        if _is_tls_failure(exc):
+            raise TLSError(
+                f"The TLS connection to {host} failed ({reason}). If a proxy or a private certificate "
+                "authority sits in between, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its CA bundle.",
+                **common,
+            ) from None
+        if isinstance(exc, httpx.ProxyError):
+            raise ConnectionFailed(
+                f"The proxy refused the connection to {host} ({reason}). Check HTTP_PROXY/HTTPS_PROXY "
+                "and NO_PROXY.",
+                **common,
+            ) from None
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            raise ProviderUnavailable(
+                f"Provider '{self.name}': cannot use the base URL {self._base_url!r} ({reason}).",
+                **common,
+            ) from None
+        if isinstance(exc, httpx.ConnectError):
+            raise ConnectionFailed(
+                f"Could not connect to {host} ({reason}). Is the server running at {self._base_url}?",
+                **common,
+            ) from None
+        raise ConnectionFailed(
+            f"The connection to {host} failed before an answer arrived ({reason}). Try again.",
+            **common,
+        ) from None
+
+    def _not_found_advice(self) -> str:
+        model = self.model or "(none)"
+        return f"Check the model name ('{model}') and the base URL (most servers expect it to end in /v1)."
+
+    async def _raise_for_status(self, response: httpx.Response) -> NoReturn:
+        status = response.status_code
+        try:
+            raw = b""
+            async for part in response.aiter_bytes():
+                raw += part
+                if len(raw) >= _MAX_ERROR_BODY:
+                    break
+        except httpx.HTTPError:
+            pass
+        detail = self._redact(_error_detail(raw))
+        said = f": {detail}" if detail else ""
+        host = self.host
+        phrase = f"{status} {response.reason_phrase}".strip()
+        common: dict[str, Any] = {"provider": self.name, "host": host, "status": status}
+        retry_after = parse_retry_after(response.headers)
+        if status in (401, 403):
+            raise AuthError(f"{host} refused the request ({phrase}){said}. {self._key_advice()}", **common)
+        if status == 404:
+            raise NotFoundError(
+                f"{host} answered {phrase} for {response.request.url}{said}. {self._not_found_advice()}",
+                **common,
+            )
+        if status == 429:
+            wait = f" The server asks to wait {retry_after:g} s." if retry_after is not None else ""
+            raise RateLimitError(
+                f"{host} is rate limiting requests ({phrase}){said}.{wait} Wait a moment, or check the "
+                "plan's quota.",
+                retry_after=retry_after,
+                **common,
+            )
+        if status in (408, 409) or status >= 500:
+            raise ServerError(
+                f"{host} failed to answer ({phrase}){said}. This is on the server's side; try again later.",
+                retry_after=retry_after,
+                **common,
+            )
+        error = ServerError(
+            f"{host} rejected the request ({phrase}){said}. Check the model name and the options sent.",
+            **common,
+        )
+        error.retryable = False  # a 4xx like 400/422 will fail the same way again
+        raise error
+
+    def _key_advice(self) -> str:
+        env = self.settings.api_key_env
+        if self._api_key() is None:
+            if env:
+                return f"No API key was sent: set the environment variable {env}."
+            return (
+                f"No API key was sent: set api_key_env in [providers.{self.name}] to the variable that "
+                "holds the key, or set CODEGEN_LSP_API_KEY."
+            )
+        where = f"the key in {env}" if env and not self.settings.api_key else "the API key"
+        return f"Check {where}: it may be wrong, expired, or lack access to this model."
+
+    def _redact(self, text: str) -> str:
+        key = self._api_key()
+        if key and len(key) >= 4 and key in text:
+            text = text.replace(key, "***")
+        return text
+
+    def _redacted(self, decode: Callable[..., list[Delta]], *args: Any) -> list[Delta]:
+        """Run a decoder step; an error it raises from server text loses any echo of the key."""
+        try:
+            return decode(*args)
+        except ProviderError as exc:
+            exc.message = self._redact(exc.message)
+            exc.args = (exc.message,)
+            raise
+
+
+def _error_detail(raw: bytes) -> str:
+    """The human part of an error body: ``error.message`` of a JSON error, else a short text."""
+    text = raw.decode("utf-8", "replace").strip()
+    if not text:
+        return ""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError:
+        if text.lstrip().startswith("<"):
+            return ""  # an HTML error page says nothing useful in one line
+        return " ".join(text.split())[:300]
+    body = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("detail") or body.get("msg")
+        return " ".join(str(message).split())[:300] if message else ""
+    return " ".join(str(body).split())[:300]
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    return any(
+        isinstance(cause, ssl.SSLError) for cause in _causes(exc)
+    ) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8 and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for a transport error: httpx often says only "All connection attempts
+    failed", while the useful errno sits further down the exception chain."""
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "the host name could not be resolved"
+    text = str(exc).strip()
+    return text or type(exc).__name__
