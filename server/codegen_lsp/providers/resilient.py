@@ -1,6 +1,7 @@
 """Retries and fallback around other providers, only ever before the first content arrives.
 
-:class:`ResilientProvider` tries its providers in order. A failure whose error is ``retryable``
+:class:`ResilientProvider` (chat) and :class:`ResilientInfiller` (fill-in-the-middle) try their
+providers in order. A failure whose error is ``retryable``
 (408/409/429/5xx, connection failures, connect timeouts) is retried on the same provider with
 exponential backoff and jitter (0.5 s doubling up to 8 s, like the official OpenAI SDK), or after
 exactly the server's ``Retry-After`` / ``retry-after-ms`` when it gave one; a server asking for
@@ -15,12 +16,14 @@ the language server can tell the user ("retrying in 2.0 s", "falling back to oll
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, Literal, Protocol, TypeVar
 
+from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.types import CompletionRequest, Delta
 from codegen_lsp.errors import ProviderError, ProviderUnavailable
 from codegen_lsp.providers.base import Provider
@@ -53,12 +56,22 @@ def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, rand: fl
     return min(base * 2.0**attempt, cap) * (1 - 0.25 * jitter)
 
 
-class ResilientProvider:
-    """Retry and fall back over ``providers`` (see the module docstring)."""
+class _Source(Protocol):
+    name: str
+    model: str
+
+    async def aclose(self) -> None: ...
+
+
+_S = TypeVar("_S", bound=_Source)
+
+
+class _Resilient(Generic[_S]):
+    """Retry and fall back over ``providers`` (see the module docstring), whatever they stream."""
 
     def __init__(
         self,
-        providers: Sequence[Provider],
+        providers: Sequence[_S],
         *,
         max_retries: int | Sequence[int] = 2,
         base_delay: float = 0.5,
@@ -80,14 +93,14 @@ class ResilientProvider:
         self.on_notice = on_notice
         self._sleep = sleep
         #: the provider serving (or that last served) the current request; name and model follow it
-        self.active: Provider = self.providers[0]
+        self.active: _S = self.providers[0]
         self.name = self.active.name
         self.model = self.active.model
 
     def __repr__(self) -> str:
-        return f"ResilientProvider({', '.join(p.name for p in self.providers)})"
+        return f"{type(self).__name__}({', '.join(p.name for p in self.providers)})"
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
+    async def _run(self, open_stream: Callable[[_S], AsyncIterator[Delta]]) -> AsyncGenerator[Delta, None]:
         last_error: ProviderError | None = None
         for index, provider in enumerate(self.providers):
             self.active, self.name, self.model = provider, provider.name, provider.model
@@ -95,7 +108,7 @@ class ResilientProvider:
             while True:
                 produced = False
                 delay: float | None = None
-                deltas = provider.stream(request)
+                deltas = open_stream(provider)
                 try:
                     async for delta in deltas:
                         if delta.text:
@@ -145,3 +158,21 @@ class ResilientProvider:
         logger.warning("%s", notice.message)
         if self.on_notice is not None:
             self.on_notice(notice)
+
+
+class ResilientProvider(_Resilient[Provider]):
+    """Chat completions with retries and fallback over ``providers``."""
+
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
+        async with contextlib.aclosing(self._run(lambda provider: provider.stream(request))) as deltas:
+            async for delta in deltas:
+                yield delta
+
+
+class ResilientInfiller(_Resilient[Infiller]):
+    """Fill-in-the-middle with retries and fallback over ``providers`` (infillers)."""
+
+    async def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
+        async with contextlib.aclosing(self._run(lambda infiller: infiller.stream_infill(request))) as deltas:
+            async for delta in deltas:
+                yield delta
