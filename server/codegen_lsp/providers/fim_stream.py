@@ -1,0 +1,308 @@
+"""Pure, incremental decoders for the fill-in-the-middle wire formats: bytes in, deltas out.
+
+Each decoder takes the raw body bytes as they arrive (:meth:`feed`), in pieces cut anywhere, and
+returns :class:`~codegen_lsp.core.types.Delta` objects; :meth:`finish` says the transport ended
+(a StreamError for a truncated stream) and :meth:`document` decodes the single JSON answer of a
+server that ignored ``stream: true``. Lines split on ``\\n``, ``\\r\\n`` and ``\\r`` only, at the
+byte level (so a multi-byte character cut between two reads is never garbled, and U+2028 inside
+JSON is not a line end). The formats:
+
+* :class:`CompletionsStreamDecoder` — SSE carrying OpenAI-style chunks: ``/completions``
+  (``choices[0].text``) and Mistral's ``/fim/completions`` (``choices[0].delta.content``); with
+  or without ``data: [DONE]``; the chunks themselves are decoded by
+  :class:`~codegen_lsp.providers.chat_stream.ChatStreamDecoder`.
+* :class:`LlamaInfillDecoder` — llama.cpp's native ``/infill`` SSE: ``data: {"content": …,
+  "stop": false}`` per token, a last chunk with ``"stop": true`` and ``stop_type``
+  (``eos``/``word``/``limit``), no ``[DONE]``.
+* :class:`OllamaGenerateDecoder` — Ollama's ``/api/generate`` NDJSON: one JSON object per line,
+  ``response`` text, ``done: true`` with ``done_reason`` and counts on the last line.
+
+llama.cpp's server writes a failure inside a stream as an ``error: {…}`` line, a field the SSE
+standard says to ignore (httpx-sse does); :class:`SSEDecoder` turns it into an event named
+``error`` so it is raised instead of looking like a truncated stream. Ollama writes
+``{"error": "…"}`` lines. Both become the matching :class:`~codegen_lsp.errors.ProviderError`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from codegen_lsp.core.types import Delta, Usage
+from codegen_lsp.errors import StreamError
+from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class LineSplitter:
+    """Bytes → lines without their endings; a ``\\r`` at the end of a piece may pair with a
+    ``\\n`` at the start of the next one (one CRLF, not two line ends)."""
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+        self._skip_lf = False
+
+    def feed(self, data: bytes) -> list[str]:
+        if self._skip_lf:
+            self._skip_lf = False
+            if data.startswith(b"\n"):
+                data = data[1:]
+        lines: list[str] = []
+        start = 0
+        for match in _EOL.finditer(data):
+            piece = data[start : match.start()]
+            if self._pending:
+                piece = b"".join((*self._pending, piece))
+                self._pending = []
+            lines.append(piece.decode("utf-8", "replace"))
+            start = match.end()
+        if start < len(data):
+            self._pending.append(data[start:])
+        self._skip_lf = data.endswith(b"\r")
+        return lines
+
+    def flush(self) -> list[str]:
+        """The last line when the body did not end with a line ending."""
+        if not self._pending:
+            return []
+        line, self._pending = b"".join(self._pending), []
+        return [line.decode("utf-8", "replace")]
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    event: str  # "" for the default ("message")
+    data: str
+
+
+class SSEDecoder:
+    """Server-sent events from bytes (the WHATWG rules, plus llama.cpp's ``error:`` field).
+
+    An event still open when the body ends is delivered by :meth:`flush`: a server that closes
+    right after its last ``data:`` line has still said it.
+    """
+
+    def __init__(self) -> None:
+        self._lines = LineSplitter()
+        self._event = ""
+        self._data: list[str] = []
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        return self._decode(self._lines.feed(data))
+
+    def flush(self) -> list[SSEEvent]:
+        events = self._decode(self._lines.flush())
+        return events + self._decode([""])
+
+    def _decode(self, lines: list[str]) -> list[SSEEvent]:
+        events: list[SSEEvent] = []
+        for line in lines:
+            if not line:
+                if self._data or self._event:
+                    events.append(SSEEvent(self._event, "\n".join(self._data)))
+                self._event, self._data = "", []
+                continue
+            if line.startswith(":"):
+                continue  # a comment: keep-alive pings (OpenRouter, llama.cpp's sse_ping_interval)
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "data":
+                self._data.append(value)
+            elif field == "event":
+                self._event = value
+            elif field == "error":
+                self._event = "error"
+                self._data.append(value)
+        return events
+
+
+class CompletionsStreamDecoder:
+    """OpenAI-style completion chunks over SSE: ``/completions`` and Mistral's ``/fim/completions``."""
+
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        self._sse = SSEDecoder()
+        self._chunks = ChatStreamDecoder(host=host, provider=provider)
+
+    @property
+    def started(self) -> bool:
+        return self._chunks.started
+
+    @property
+    def done(self) -> bool:
+        return self._chunks.done
+
+    @property
+    def finish_reason(self) -> str | None:
+        return self._chunks.finish_reason
+
+    def feed(self, data: bytes) -> list[Delta]:
+        return self._events(self._sse.feed(data))
+
+    def finish(self) -> list[Delta]:
+        deltas = self._events(self._sse.flush())
+        return deltas + self._chunks.finish()
+
+    def document(self, payload: Any) -> list[Delta]:
+        return self._chunks.feed(json.dumps(payload)) + self._chunks.finish()
+
+    def _events(self, events: list[SSEEvent]) -> list[Delta]:
+        deltas: list[Delta] = []
+        for event in events:
+            deltas.extend(self._chunks.feed(event.data, event.event or "message"))
+        return deltas
+
+
+class _JSONStreamDecoder:
+    """What the llama.cpp and Ollama decoders share: state, JSON checks, the final delta."""
+
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        self.host = host
+        self.provider = provider
+        self.started = False
+        self.done = False
+        self.finish_reason: str | None = None
+
+    def _json(self, text: str) -> dict[str, Any]:
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            raise StreamError(
+                f"{self._where()} sent a malformed stream chunk (not JSON): {text[:80]!r}",
+                provider=self.provider,
+                host=self.host,
+            ) from None
+        if isinstance(payload, dict) and payload.get("error") is not None:
+            raise error_from_payload(payload, host=self.host, provider=self.provider)
+        if not isinstance(payload, dict):
+            raise StreamError(
+                f"{self._where()} sent an unexpected stream chunk: {text[:80]!r}",
+                provider=self.provider,
+                host=self.host,
+            )
+        return payload
+
+    def _text(self, value: Any) -> list[Delta]:
+        if isinstance(value, str) and value:
+            self.started = True
+            return [Delta(text=value)]
+        return []
+
+    def _final(self, reason: str, usage: Usage) -> Delta:
+        self.done = True
+        self.finish_reason = reason
+        return Delta(finish_reason=reason, usage=usage)
+
+    def _truncated(self) -> StreamError:
+        return StreamError(
+            f"The stream from {self._where()} ended before the answer was complete (truncated). "
+            "Try again; if it keeps happening, check the server's logs or a proxy's timeout.",
+            provider=self.provider,
+            host=self.host,
+        )
+
+    def _where(self) -> str:
+        return self.host or "the provider"
+
+
+class LlamaInfillDecoder(_JSONStreamDecoder):
+    """llama.cpp's native ``/infill`` (and ``/completion``) stream. See the module docstring."""
+
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        super().__init__(host=host, provider=provider)
+        self._sse = SSEDecoder()
+
+    def feed(self, data: bytes) -> list[Delta]:
+        return self._events(self._sse.feed(data))
+
+    def finish(self) -> list[Delta]:
+        deltas = self._events(self._sse.flush())
+        if not self.done:
+            raise self._truncated()
+        return deltas
+
+    def document(self, payload: Any) -> list[Delta]:
+        deltas = self._chunk(payload if isinstance(payload, dict) else {})
+        if not self.done:
+            deltas.append(self._final("stop", Usage()))
+        return deltas
+
+    def _events(self, events: list[SSEEvent]) -> list[Delta]:
+        deltas: list[Delta] = []
+        for event in events:
+            if self.done:
+                break  # nothing after the last chunk is part of the answer
+            data = event.data.strip()
+            if event.event == "error":
+                raise error_from_payload(_loads_or_text(data), host=self.host, provider=self.provider)
+            if not data:
+                continue
+            if data == "[DONE]":  # not sent by /infill, but harmless from a proxy that adds it
+                deltas.append(self._final(self.finish_reason or "stop", Usage()))
+                continue
+            deltas.extend(self._chunk(self._json(data)))
+        return deltas
+
+    def _chunk(self, chunk: dict[str, Any]) -> list[Delta]:
+        deltas = self._text(chunk.get("content"))
+        if chunk.get("stop") is True:
+            limit = chunk.get("stop_type") == "limit" or chunk.get("stopped_limit") is True
+            usage = Usage(
+                prompt_tokens=_int(chunk.get("tokens_evaluated")),
+                completion_tokens=_int(chunk.get("tokens_predicted")),
+            )
+            deltas.append(self._final("length" if limit else "stop", usage))
+        return deltas
+
+
+class OllamaGenerateDecoder(_JSONStreamDecoder):
+    """Ollama's native ``/api/generate`` NDJSON stream. See the module docstring."""
+
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        super().__init__(host=host, provider=provider)
+        self._lines = LineSplitter()
+
+    def feed(self, data: bytes) -> list[Delta]:
+        return self._decode(self._lines.feed(data))
+
+    def finish(self) -> list[Delta]:
+        deltas = self._decode(self._lines.flush())
+        if not self.done:
+            raise self._truncated()
+        return deltas
+
+    def document(self, payload: Any) -> list[Delta]:
+        return self._decode([json.dumps(payload)])
+
+    def _decode(self, lines: list[str]) -> list[Delta]:
+        deltas: list[Delta] = []
+        for line in lines:
+            if self.done:
+                break
+            if not line.strip():
+                continue
+            chunk = self._json(line)
+            if chunk.get("thinking"):
+                self.started = True  # a thinking model is generating, just not the answer yet
+            deltas.extend(self._text(chunk.get("response")))
+            if chunk.get("done") is True:
+                reason = chunk.get("done_reason")
+                usage = Usage(
+                    prompt_tokens=_int(chunk.get("prompt_eval_count")),
+                    completion_tokens=_int(chunk.get("eval_count")),
+                )
+                deltas.append(self._final(reason if isinstance(reason, str) and reason else "stop", usage))
+        return deltas
+
+
+def _loads_or_text(data: str) -> Any:
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return data
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
