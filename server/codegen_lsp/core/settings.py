@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from codegen_lsp.core.infill import FIM_FORMATS, FimFormat
 from codegen_lsp.core.types import ApplyMode
 
 ProviderType = Literal["openai", "local"]
@@ -132,6 +133,15 @@ def check_apply_mode(value: Any) -> ApplyMode:
         raise ValueError(f"expected one of {choices}") from None
 
 
+def check_fim_format(value: Any) -> FimFormat | None:
+    if value is None:
+        return None
+    for name in FIM_FORMATS:
+        if value == name:
+            return name
+    raise ValueError(f"expected one of {', '.join(FIM_FORMATS)}")
+
+
 def check_env_name(value: Any) -> str:
     name = check_str(value)
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -166,6 +176,8 @@ class ProviderSettings:
     max_retries: int = option(2, check=check_int)
     temperature: float | None = option(0.2, check=check_opt_number)
     max_tokens: int | None = option(1024, check=check_opt_int)
+    #: how this provider fills in the middle (inline completion); None: a fill-in prompt over chat
+    fim_format: FimFormat | None = option(None, check=check_fim_format)
     # type = "local" only
     model_path: str | None = option(None, check=check_str)
     n_ctx: int = option(4096, check=check_int)
