@@ -28,6 +28,8 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Protocol
 
+import httpx
+
 from codegen_lsp.core.infill import FimFormat, Infiller, InfillRequest, chat_infill_messages
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta
@@ -41,6 +43,9 @@ from codegen_lsp.providers.http import HTTPProvider, StreamState, content_type
 
 
 class _Decoder(StreamState, Protocol):
+    @property
+    def holding(self) -> bool: ...
+
     def feed(self, data: bytes) -> list[Delta]: ...
     def document(self, payload: Any) -> list[Delta]: ...
 
@@ -75,7 +80,7 @@ class HTTPInfiller(HTTPProvider):
                 return
             if kind != self.media_type:
                 self._not_a_stream(response)
-            chunks = response.aiter_bytes()
+            chunks = _chunks(response, decoder)
             async with contextlib.aclosing(
                 self._relay(chunks, decoder.feed, decoder, first_deadline)
             ) as deltas:
@@ -107,6 +112,15 @@ class HTTPInfiller(HTTPProvider):
 
     def _temperature(self, request: InfillRequest) -> float | None:
         return request.temperature if request.temperature is not None else self.settings.temperature
+
+
+async def _chunks(response: httpx.Response, decoder: _Decoder) -> AsyncIterator[bytes]:
+    """The body's bytes; after a piece whose text came before an error, an empty piece, so the
+    decoder raises that error at once instead of after the server's next bytes."""
+    async for chunk in response.aiter_bytes():
+        yield chunk
+        if decoder.holding:
+            yield b""
 
 
 def _set(body: dict[str, Any], **values: Any) -> dict[str, Any]:

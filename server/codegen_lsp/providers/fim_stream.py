@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen_lsp.core.types import Delta, Usage
-from codegen_lsp.errors import StreamError
+from codegen_lsp.errors import ProviderError, StreamError
 from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
 
 _EOL = re.compile(rb"\r\n|\r|\n")
@@ -119,10 +119,34 @@ class SSEDecoder:
         return events
 
 
-class CompletionsStreamDecoder:
+class _Holding:
+    """An error met after some text in the same piece of body is raised at the next call
+    instead, so that text still reaches the consumer whatever the cut between pieces was."""
+
+    def __init__(self) -> None:
+        self._held: ProviderError | None = None
+
+    @property
+    def holding(self) -> bool:
+        """An error waits to be raised by the next :meth:`feed` (which may be ``feed(b"")``)."""
+        return self._held is not None
+
+    def _raise_held(self) -> None:
+        if self._held is not None:
+            error, self._held = self._held, None
+            raise error
+
+    def _hold(self, error: ProviderError, deltas: list[Delta]) -> None:
+        if not deltas:
+            raise error
+        self._held = error
+
+
+class CompletionsStreamDecoder(_Holding):
     """OpenAI-style completion chunks over SSE: ``/completions`` and Mistral's ``/fim/completions``."""
 
     def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        super().__init__()
         self._sse = SSEDecoder()
         self._chunks = ChatStreamDecoder(host=host, provider=provider)
 
@@ -139,11 +163,13 @@ class CompletionsStreamDecoder:
         return self._chunks.finish_reason
 
     def feed(self, data: bytes) -> list[Delta]:
+        self._raise_held()
         return self._events(self._sse.feed(data))
 
     def finish(self) -> list[Delta]:
-        deltas = self._events(self._sse.flush())
-        return deltas + self._chunks.finish()
+        self._raise_held()
+        # the flush ends at most one event, so an error there has no text before it to hold
+        return self._events(self._sse.flush()) + self._chunks.finish()
 
     def document(self, payload: Any) -> list[Delta]:
         return self._chunks.feed(json.dumps(payload)) + self._chunks.finish()
@@ -151,14 +177,19 @@ class CompletionsStreamDecoder:
     def _events(self, events: list[SSEEvent]) -> list[Delta]:
         deltas: list[Delta] = []
         for event in events:
-            deltas.extend(self._chunks.feed(event.data, event.event or "message"))
+            try:
+                deltas.extend(self._chunks.feed(event.data, event.event or "message"))
+            except ProviderError as error:
+                self._hold(error, deltas)
+                break
         return deltas
 
 
-class _JSONStreamDecoder:
+class _JSONStreamDecoder(_Holding):
     """What the llama.cpp and Ollama decoders share: state, JSON checks, the final delta."""
 
     def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        super().__init__()
         self.host = host
         self.provider = provider
         self.started = False
@@ -215,9 +246,11 @@ class LlamaInfillDecoder(_JSONStreamDecoder):
         self._sse = SSEDecoder()
 
     def feed(self, data: bytes) -> list[Delta]:
+        self._raise_held()
         return self._events(self._sse.feed(data))
 
     def finish(self) -> list[Delta]:
+        self._raise_held()
         deltas = self._events(self._sse.flush())
         if not self.done:
             raise self._truncated()
@@ -234,16 +267,22 @@ class LlamaInfillDecoder(_JSONStreamDecoder):
         for event in events:
             if self.done:
                 break  # nothing after the last chunk is part of the answer
-            data = event.data.strip()
-            if event.event == "error":
-                raise error_from_payload(_loads_or_text(data), host=self.host, provider=self.provider)
-            if not data:
-                continue
-            if data == "[DONE]":  # not sent by /infill, but harmless from a proxy that adds it
-                deltas.append(self._final(self.finish_reason or "stop", Usage()))
-                continue
-            deltas.extend(self._chunk(self._json(data)))
+            try:
+                deltas.extend(self._event(event))
+            except ProviderError as error:
+                self._hold(error, deltas)
+                break
         return deltas
+
+    def _event(self, event: SSEEvent) -> list[Delta]:
+        data = event.data.strip()
+        if event.event == "error":
+            raise error_from_payload(_loads_or_text(data), host=self.host, provider=self.provider)
+        if not data:
+            return []
+        if data == "[DONE]":  # not sent by /infill, but harmless from a proxy that adds it
+            return [self._final(self.finish_reason or "stop", Usage())]
+        return self._chunk(self._json(data))
 
     def _chunk(self, chunk: dict[str, Any]) -> list[Delta]:
         deltas = self._text(chunk.get("content"))
@@ -265,9 +304,11 @@ class OllamaGenerateDecoder(_JSONStreamDecoder):
         self._lines = LineSplitter()
 
     def feed(self, data: bytes) -> list[Delta]:
+        self._raise_held()
         return self._decode(self._lines.feed(data))
 
     def finish(self) -> list[Delta]:
+        self._raise_held()
         deltas = self._decode(self._lines.flush())
         if not self.done:
             raise self._truncated()
@@ -281,19 +322,27 @@ class OllamaGenerateDecoder(_JSONStreamDecoder):
         for line in lines:
             if self.done:
                 break
-            if not line.strip():
-                continue
-            chunk = self._json(line)
-            if chunk.get("thinking"):
-                self.started = True  # a thinking model is generating, just not the answer yet
-            deltas.extend(self._text(chunk.get("response")))
-            if chunk.get("done") is True:
-                reason = chunk.get("done_reason")
-                usage = Usage(
-                    prompt_tokens=_int(chunk.get("prompt_eval_count")),
-                    completion_tokens=_int(chunk.get("eval_count")),
-                )
-                deltas.append(self._final(reason if isinstance(reason, str) and reason else "stop", usage))
+            try:
+                deltas.extend(self._line(line))
+            except ProviderError as error:
+                self._hold(error, deltas)
+                break
+        return deltas
+
+    def _line(self, line: str) -> list[Delta]:
+        if not line.strip():
+            return []
+        chunk = self._json(line)
+        if chunk.get("thinking"):
+            self.started = True  # a thinking model is generating, just not the answer yet
+        deltas = self._text(chunk.get("response"))
+        if chunk.get("done") is True:
+            reason = chunk.get("done_reason")
+            usage = Usage(
+                prompt_tokens=_int(chunk.get("prompt_eval_count")),
+                completion_tokens=_int(chunk.get("eval_count")),
+            )
+            deltas.append(self._final(reason if isinstance(reason, str) and reason else "stop", usage))
         return deltas
 
 
