@@ -120,6 +120,30 @@ def enclosing_scope(
     return None
 
 
+def node_types_at(
+    lines: Sequence[str], language_id: str, line: int, character: int
+) -> tuple[str, ...] | None:
+    """The types of the syntax nodes around the character at ``line``/``character``, innermost
+    first (``(":", "function_definition", "module")``); None when no grammar is installed."""
+    grammar = language(language_id).grammar
+    parser = _parser(grammar) if grammar else None
+    if parser is None or not 0 <= line < len(lines):
+        return None
+    offset, stop = _parse_window(lines, line, line)
+    source = "\n".join(lines[offset:stop]).encode("utf-8", "surrogatepass")
+    with _parse_lock:
+        tree = parser.parse(source)
+    text = lines[line]
+    start = (line - offset, _byte_column(text, character))
+    end = (line - offset, _byte_column(text, min(character + 1, len(text))))
+    node = tree.root_node.descendant_for_point_range(start, end)
+    types: list[str] = []
+    while node is not None:
+        types.append(node.type)
+        node = node.parent
+    return tuple(types)
+
+
 def _parse_window(lines: Sequence[str], first_line: int, last_line: int) -> tuple[int, int]:
     """The lines to parse: all of a normal file, a window around the target in a huge one.
 
