@@ -1,0 +1,313 @@
+"""Inline completion's core (``core/inline.py``): the line/block decision from syntax, the prefix and
+suffix budget, cleanup of suggestions, the streaming cutter agreeing with the cleanup, ``suggest``
+closing the stream early, and the typed-through cache. Documents are written with ``█`` at the cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from codegen_lsp.core.infill import InfillRequest
+from codegen_lsp.core.inline import (
+    PREFIX_STEP_LINES,
+    InlineOptions,
+    SuggestionCutter,
+    TypedThroughCache,
+    clean_suggestion,
+    completion_mode,
+    infill_request,
+    inline_context,
+    suggest,
+)
+from codegen_lsp.core.text import split_lines
+from codegen_lsp.core.types import Delta, Position
+
+CURSOR = "█"
+
+
+def at(doc: str) -> tuple[str, Position]:
+    """The document without the cursor mark, and the mark's position."""
+    offset = doc.index(CURSOR)
+    before = doc[:offset]
+    lines = split_lines(before)
+    return doc.replace(CURSOR, "", 1), Position(len(lines) - 1, len(lines[-1]))
+
+
+MODES = [
+    pytest.param("python", "def f(x):\n    █", "block", id="py-empty-body-after-signature"),
+    pytest.param("python", "def f(x):\n█", "block", id="py-fresh-line-no-indent-yet"),
+    pytest.param("python", "def f(x):\n    █\n\ny = 1\n", "block", id="py-empty-body-then-top-level"),
+    pytest.param(
+        "python", "class A:\n    def g(self):\n        █\n    def h(self): pass", "block", id="py-method"
+    ),
+    pytest.param("python", "if ready:\n    █", "block", id="py-if"),
+    pytest.param("python", "def f(x):\n    █\n    return x\n", "line", id="py-body-exists-below"),
+    pytest.param("python", "def f(x):█", "line", id="py-end-of-signature-line"),
+    pytest.param("python", "x = compute(█", "line", id="py-mid-expression"),
+    pytest.param("python", "total = 0\n█", "line", id="py-after-a-statement"),
+    pytest.param("python", "# steps:\n█", "line", id="py-comment-ends-with-colon"),
+    pytest.param("python", "s = 'a:'\n█", "line", id="py-string-ends-with-colon"),
+    pytest.param("python", "def f(x):\n    █pass", "line", id="py-code-after-cursor"),
+    pytest.param("python", "items = [\n    █]", "block", id="py-only-closers-after-cursor"),
+    pytest.param("javascript", "function f() {\n  █\n}\n", "block", id="js-empty-function"),
+    pytest.param("javascript", "const o = {\n  █\n};", "block", id="js-object-literal"),
+    pytest.param("javascript", "// open {\n█", "line", id="js-comment"),
+    pytest.param("javascript", "const s = `x{`\n█", "line", id="js-template-string"),
+    pytest.param("typescript", "if (x) {\n  █\n  go();\n}", "line", id="ts-body-exists"),
+    pytest.param("rust", "fn main() {\n    █\n}", "block", id="no-grammar-brace"),
+    pytest.param("shellscript", "# usage:\n█", "line", id="no-grammar-comment"),
+    pytest.param("plaintext", "█", "line", id="empty-document"),
+]
+
+
+@pytest.mark.parametrize(("language", "doc", "mode"), MODES)
+def test_completion_mode(language: str, doc: str, mode: str) -> None:
+    text, position = at(doc)
+    assert completion_mode(split_lines(text), position.line, position.character, language) == mode
+    assert inline_context(text, position, language).mode == mode
+
+
+CLEAN = [
+    # one line
+    pytest.param("python", "x = █", "compute()\nmore()", "compute()", id="line-cut-at-newline"),
+    pytest.param("python", "x = █", "compute()  \r\nmore()", "compute()", id="line-crlf-trailing-space"),
+    pytest.param("python", "foo(█)", "a, b)", "a, b", id="rest-of-line-bracket-overclosed"),
+    pytest.param("python", "print(█)", "len(x)", "len(x)", id="own-brackets-kept"),
+    pytest.param("python", "foo(a, █, c)", "b, c)", "b", id="rest-of-line-args-repeated"),
+    pytest.param("python", "foo(█bar)", "bar)", "", id="only-the-rest-rewritten"),
+    pytest.param("python", "if x > █:", "0:", "0", id="rest-of-line-plain-punctuation"),
+    pytest.param("python", 'name = "█"', 'Bob"', "Bob", id="rest-of-line-closing-quote"),
+    pytest.param("python", "def add(a, b█", "def add(a, b):", "):", id="chat-echo-of-the-line"),
+    pytest.param("python", "x = █", "   \n", "", id="whitespace-only"),
+    pytest.param("python", "x = █", "\n1", "", id="starts-on-the-next-line"),
+    # blocks
+    pytest.param(
+        "python",
+        "def f(x):\n    █\n\ny = 2\n",
+        "if x:\n        return 1\n    return 0\ndef g():\n    pass\n",
+        "if x:\n        return 1\n    return 0",
+        id="block-ends-at-dedent",
+    ),
+    pytest.param(
+        "python",
+        "def f(x):\n    █",
+        "```python\n    return 1\n```\nThis returns one.",
+        "return 1",
+        id="block-fenced-chat-answer-with-prose",
+    ),
+    pytest.param(
+        "python",
+        "def f(x):\n    █",
+        "Here is the completion:\nreturn x * 2\n",
+        "return x * 2",
+        id="block-chat-preamble",
+    ),
+    pytest.param(
+        "python",
+        "def f(x):\n    █",
+        "    return x\n",
+        "return x",
+        id="block-typed-indentation-repeated",
+    ),
+    pytest.param(
+        "javascript",
+        "function f() {\n  █\n}\nconsole.log(f());\n",
+        "return 1;\n}\nconsole.log(f());\n",
+        "return 1;",
+        id="block-closing-brace-already-there",
+    ),
+    pytest.param(
+        "javascript",
+        "function f() {\n  █",
+        "return 1;\n}\n\nfunction g() {}",
+        "return 1;\n}",
+        id="block-closing-brace-kept-when-missing",
+    ),
+    pytest.param(
+        "python",
+        "def f(x):\n    █\n\nprint(f(1))\n",
+        "y = x + 1\n    return y\n\nprint(f(1))\n",
+        "y = x + 1\n    return y",
+        id="block-stops-before-repeating-the-next-line",
+    ),
+    pytest.param(
+        "python",
+        "def f(x):\n    █",
+        "\n".join(f"    a{i} = {i}" for i in range(40)),
+        "a0 = 0\n" + "\n".join(f"    a{i} = {i}" for i in range(1, 16)),
+        id="block-line-limit",
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "doc", "raw", "expected"), CLEAN)
+def test_clean_suggestion(language: str, doc: str, raw: str, expected: str) -> None:
+    text, position = at(doc)
+    ctx = inline_context(text, position, language)
+    assert clean_suggestion(raw, ctx) == expected
+
+
+@pytest.mark.parametrize(("language", "doc", "raw", "expected"), CLEAN)
+def test_the_streaming_cutter_agrees_with_the_cleanup(
+    language: str, doc: str, raw: str, expected: str
+) -> None:
+    text, position = at(doc)
+    ctx = inline_context(text, position, language)
+    for size in (1, 3, 7, len(raw) or 1):
+        cutter = SuggestionCutter(ctx)
+        for start in range(0, len(raw), size):
+            if cutter.feed(raw[start : start + size]):
+                break
+        assert cutter.result() == expected, size
+
+
+def test_cutter_stops_at_the_first_line_end_in_line_mode() -> None:
+    text, position = at("x = █")
+    cutter = SuggestionCutter(inline_context(text, position, "python"))
+    assert not cutter.feed("```python\n")
+    assert not cutter.feed("comp")
+    assert cutter.feed("ute()\nignored")
+    assert cutter.result() == "compute()"
+
+
+def test_cutter_stops_when_the_block_is_left() -> None:
+    text, position = at("def f(x):\n    █")
+    cutter = SuggestionCutter(inline_context(text, position, "python"))
+    assert not cutter.feed("y = x\n    return y\n")
+    assert not cutter.feed("\n")
+    assert cutter.feed("def g")
+    assert cutter.result() == "y = x\n    return y"
+
+
+def test_prefix_and_suffix_budget_in_whole_lines() -> None:
+    lines = [f"line_{i:03d} = {i}" for i in range(400)]  # 14 characters + newline each
+    options = InlineOptions(prefix_chars=1000, suffix_chars=100)
+    text = "\n".join(lines)
+    ctx = inline_context(text, Position(300, 5), "python", options=options)
+    assert len(ctx.prefix) <= 1000 and len(ctx.suffix) <= 100
+    first = ctx.prefix.split("\n")[0]
+    assert int(first[5:8]) % PREFIX_STEP_LINES == 0  # the head moves in steps
+    assert ctx.prefix.endswith("\nline_")
+    assert ctx.suffix.startswith("300 = 300\nline_301")
+    assert all(line in lines for line in ctx.suffix.split("\n")[1:])
+
+
+def test_the_prefix_head_stays_put_while_typing() -> None:
+    lines = [f"value_{i:03d} = {i}" for i in range(300)]
+    options = InlineOptions(prefix_chars=2000)
+    heads = set()
+    typed = ""
+    for ch in "result = compute(values, limit=10)":
+        typed += ch
+        text = "\n".join([*lines, typed])
+        ctx = inline_context(text, Position(300, len(typed)), "python", options=options)
+        assert ctx.prefix.endswith(typed)
+        heads.add(ctx.prefix.split("\n")[0])
+    assert len(heads) == 1
+
+
+def test_short_documents_are_sent_whole() -> None:
+    text, position = at("import os\n\ndef f():\n    █\n\nf()\n")
+    ctx = inline_context(text, position, "python")
+    assert ctx.prefix + ctx.suffix == text
+    assert (ctx.line_before, ctx.line_after, ctx.next_lines) == ("    ", "", ("f()",))
+
+
+@pytest.mark.parametrize(
+    ("doc", "max_tokens", "stop"),
+    [
+        pytest.param("x = █", 64, ("\n",), id="line"),
+        pytest.param("def f():\n    █", 256, ("\n\n\n",), id="block"),
+    ],
+)
+def test_infill_request_follows_the_mode(doc: str, max_tokens: int, stop: tuple[str, ...]) -> None:
+    text, position = at(doc)
+    request = infill_request(inline_context(text, position, "python", path="a.py"))
+    assert (request.max_tokens, request.stop, request.path, request.language_id) == (
+        max_tokens,
+        stop,
+        "a.py",
+        "python",
+    )
+
+
+class ScriptedInfiller:
+    """An in-process infiller that records the request and whether its stream was closed."""
+
+    name = "scripted"
+    model = "m"
+
+    def __init__(self, *pieces: str) -> None:
+        self.pieces = pieces
+        self.requests: list[InfillRequest] = []
+        self.sent = 0
+        self.closed = False
+
+    async def stream_infill(self, request: InfillRequest) -> AsyncIterator[Delta]:
+        self.requests.append(request)
+        try:
+            for piece in self.pieces:
+                self.sent += 1
+                yield Delta(piece)
+            yield Delta(finish_reason="stop")
+        finally:
+            self.closed = True
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_suggest_closes_the_stream_once_the_line_is_complete() -> None:
+    infiller = ScriptedInfiller("a", " + b", "\n", "never", "read")
+    text, position = at("def add(a, b):\n    return █\n")
+    assert await suggest(infiller, inline_context(text, position, "python")) == "a + b"
+    assert infiller.sent == 3
+    assert infiller.closed
+    assert infiller.requests[0].stop == ("\n",)
+    assert infiller.requests[0].prefix.endswith("    return ")
+
+
+async def test_suggest_reads_a_block_to_its_end() -> None:
+    infiller = ScriptedInfiller("if x:\n", "        return 1\n", "    return 0\n")
+    text, position = at("def f(x):\n    █")
+    assert await suggest(infiller, inline_context(text, position, "python")) == (
+        "if x:\n        return 1\n    return 0"
+    )
+    assert infiller.closed
+
+
+BEFORE, AFTER = "def add(a, b):\n    return ", "\n\nprint(add(1, 2))\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        pytest.param(BEFORE, AFTER, "a + b", id="nothing-typed-yet"),
+        pytest.param(BEFORE + "a ", AFTER, "+ b", id="typed-the-next-characters"),
+        pytest.param(BEFORE + "a + b", AFTER, None, id="typed-all-of-it"),
+        pytest.param(BEFORE + "b", AFTER, None, id="typed-something-else"),
+        pytest.param(BEFORE + "a", AFTER + "# new\n", None, id="text-after-changed"),
+        pytest.param(BEFORE[:-3] + "x", AFTER, None, id="edited-before-the-suggestion"),
+        pytest.param(BEFORE[:-2], AFTER, "n a + b", id="backspace"),
+        pytest.param("", AFTER, None, id="deleted-too-much"),
+    ],
+)
+def test_typed_through_cache(before: str, after: str, expected: str | None) -> None:
+    cache = TypedThroughCache()
+    cache.remember("file:///a.py", BEFORE, AFTER, "a + b")
+    assert cache.lookup("file:///a.py", before, after) == expected
+    assert cache.lookup("file:///b.py", before, after) is None
+
+
+def test_typed_through_cache_keeps_the_most_recent_documents() -> None:
+    cache = TypedThroughCache(max_documents=2)
+    for name in ("a", "b", "c"):
+        cache.remember(name, "x", "", "yz")
+    assert cache.lookup("a", "xy", "") is None
+    assert cache.lookup("c", "xy", "") == "z"
+    cache.remember("c", "x", "", "")  # an empty suggestion forgets the old one
+    assert cache.lookup("c", "xy", "") is None
+    cache.forget("b")
+    assert cache.lookup("b", "xy", "") is None
