@@ -561,23 +561,22 @@ def test_chain_names_an_unknown_provider() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("provider", "expected"),
     [
-        pytest.param("ollama", "ollama", id="ollama"),
-        pytest.param("llamacpp-infill", "llamacpp-infill", id="llamacpp"),
-        pytest.param("fim", None, id="unknown"),
+        pytest.param({"base_url": "http://127.0.0.1:9/v1", "fimFormat": "ollama"}, "ollama", id="given"),
+        pytest.param({"preset": "ollama"}, "ollama", id="ollama-preset"),
+        pytest.param({"preset": "llamacpp"}, "llamacpp-infill", id="llamacpp-preset"),
+        pytest.param({"preset": "mistral"}, "mistral", id="mistral-preset"),
+        pytest.param({"preset": "openai"}, None, id="chat-only-preset"),
+        pytest.param({"preset": "ollama", "fim_format": "chat"}, "chat", id="override-a-preset"),
+        pytest.param({"base_url": "http://127.0.0.1:9/v1", "fim_format": "fim"}, ConfigError, id="unknown"),
     ],
 )
-def test_fim_format_in_configuration(tmp_path: Any, value: str, expected: str | None) -> None:
-    overrides = {
-        "providers": {"box": {"base_url": "http://127.0.0.1:9/v1", "fimFormat": value}},
-        "provider": "box",
-    }
-    if expected is None:
+def test_fim_format_in_configuration(tmp_path: Any, provider: dict[str, str], expected: Any) -> None:
+    overrides = {"providers": {"box": provider}, "provider": "box"}
+    if expected is ConfigError:
         with pytest.raises(ConfigError, match="fim_format: expected one of completions, llamacpp-infill"):
             resolve(tmp_path, environ={}, overrides=overrides, use_files=False)
         return
-    assert (
-        resolve(tmp_path, environ={}, overrides=overrides, use_files=False).providers["box"].fim_format
-        == expected
-    )
+    settings = resolve(tmp_path, environ={}, overrides=overrides, use_files=False)
+    assert settings.providers["box"].fim_format == expected

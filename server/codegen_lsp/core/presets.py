@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from codegen_lsp.core.infill import FimFormat
 from codegen_lsp.core.settings import ProviderType
 
 
@@ -24,6 +25,8 @@ class Preset:
     model: str
     api_key_env: str | None
     note: str
+    #: the server's own fill-in-the-middle API, when it has one (None: a fill-in prompt over chat)
+    fim_format: FimFormat | None = None
 
 
 _ALL = (
@@ -42,6 +45,7 @@ _ALL = (
         "qwen2.5-coder:1.5b",
         None,
         "Ollama on this machine; `ollama pull` the model first.",
+        fim_format="ollama",
     ),
     Preset(
         "llamacpp",
@@ -50,6 +54,7 @@ _ALL = (
         "default",
         None,
         "llama.cpp's llama-server; it serves the one model it was started with.",
+        fim_format="llamacpp-infill",
     ),
     Preset(
         "vllm",
@@ -98,6 +103,7 @@ _ALL = (
         "codestral-latest",
         "MISTRAL_API_KEY",
         "Mistral's API (Codestral for code).",
+        fim_format="mistral",
     ),
     Preset(
         "together",
