@@ -97,7 +97,7 @@ def _ctx(
     text: str, first: int, last: int, budget: int, **kw: object
 ) -> tuple[list[str], str, list[str], int]:
     index = LineIndex(text)
-    rng = Range(Position(first, 0), Position(last, len(index.lines[last])))
+    rng = Range(Position(first, 0), Position(last, len(index.line(last))))
     settings = ContextSettings(
         lines_before=kw.pop("before", 5), lines_after=kw.pop("after", 5), token_budget=budget
     )  # type: ignore[arg-type]
@@ -147,7 +147,7 @@ def test_scope_widens_the_window_and_keeps_its_header() -> None:
     text = f"import os\n\ndef big():\n{body}\n    return x99\n"
     target_line = 3 + 90  # "    x90 = 90"
     index = LineIndex(text)
-    rng = Range(Position(target_line, 0), Position(target_line, len(index.lines[target_line])))
+    rng = Range(Position(target_line, 0), Position(target_line, len(index.line(target_line))))
     settings = ContextSettings(lines_before=5, lines_after=2, token_budget=60)
     ctx = build_context(index, rng, "python", "big.py", settings)
     before = ctx.before.split("\n")

@@ -1,7 +1,16 @@
-"""Spec for core/text: line endings, code-point positions (emoji, CJK, combining marks), indentation, edits."""
+"""Spec for core/text: line endings, code-point positions (emoji, CJK, combining marks), indentation, edits.
+
+The line index's incremental :meth:`~codegen_lsp.core.text.LineIndex.edit` is checked against
+``LineIndex(text)`` built from scratch on everything a reader can ask: the line count, every line,
+the offset of every line's start and end, and the position of every offset. Texts mix every LSP
+line break (``\\n``, ``\\r\\n``, lone ``\\r``) with characters that are *not* breaks in the LSP
+(form feed, U+2028), emoji and CJK, and edits are random: inside a line, across breaks, deleting
+or inserting breaks, and splitting or joining a ``\\r\\n``.
+"""
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -13,7 +22,9 @@ from codegen_lsp.core.text import (
     apply_edits,
     detect_eol,
     detect_indentation,
+    end_of_insertion,
     normalize_eol,
+    position_at,
     split_lines,
     split_lines_keepends,
 )
@@ -91,6 +102,48 @@ def test_position_at(offset: int, position: Position) -> None:
 def test_offset_at(position: Position, offset: int) -> None:
     index = LineIndex(UNICODE)
     assert index.offset_at(position) == offset
+
+
+@pytest.mark.parametrize(
+    ("start", "text", "expected"),
+    [
+        pytest.param(Position(1, 3), "", Position(1, 3), id="empty"),
+        pytest.param(Position(1, 3), "abc", Position(1, 6), id="same-line"),
+        pytest.param(Position(1, 3), "a\nbc", Position(2, 2), id="lf"),
+        pytest.param(Position(1, 3), "a\r\nbc\r\n", Position(3, 0), id="crlf"),
+        pytest.param(Position(1, 3), "a\rb", Position(2, 1), id="lone-cr"),
+        pytest.param(Position(0, 0), "😀\n字", Position(1, 1), id="code-points"),
+    ],
+)
+def test_end_of_insertion(start: Position, text: str, expected: Position) -> None:
+    assert end_of_insertion(start, text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "expected"),
+    [
+        pytest.param("", 0, Position(0, 0), id="empty"),
+        pytest.param("ab\ncd", 4, Position(1, 1), id="lf"),
+        pytest.param("ab\r\ncd", 4, Position(1, 0), id="crlf"),
+        pytest.param("ab\rcd", 3, Position(1, 0), id="cr"),
+        pytest.param("ab\n", 3, Position(1, 0), id="end-after-newline"),
+        pytest.param("a\x0cb\u2028c", 5, Position(0, 5), id="form-feed-and-u2028-are-not-breaks"),
+    ],
+)
+def test_one_off_position_at(text: str, offset: int, expected: Position) -> None:
+    assert position_at(text, offset) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "rng", "expected"),
+    [
+        pytest.param("ab\r\ncd", Range(Position(0, 1), Position(1, 1)), "b\r\nc", id="crlf"),
+        pytest.param("ab\rcd", Range(Position(1, 0), Position(1, 2)), "cd", id="lone-cr"),
+        pytest.param("ab\n", Range(Position(1, 0), Position(1, 0)), "", id="after-final-newline"),
+    ],
+)
+def test_text_in(text: str, rng: Range, expected: str) -> None:
+    assert LineIndex(text).text_in(rng) == expected
 
 
 def test_negative_position_is_an_action_error() -> None:
@@ -188,3 +241,94 @@ def test_line_index_is_fast_on_a_100k_line_document() -> None:
     for line in range(0, 100_000, 997):
         assert index.position_at(index.offset_at(Position(line, 4))) == Position(line, 4)
     assert time.perf_counter() - started < 1.0
+
+
+def test_lines_of_a_window() -> None:
+    index = LineIndex("a\r\nb\rc\nd")
+    assert index.lines() == ["a", "b", "c", "d"]
+    assert index.lines(1, 2) == ["b", "c"]
+    assert index.lines(3, 99) == ["d"]
+    assert index.lines(2, 1) == []
+    assert (index.line_start(2), index.line_end(2)) == (5, 6)
+
+
+# --- incremental edits ----------------------------------------------------------------------------
+
+PIECES = ["a", "b", "xyz", " ", "\n", "\r", "\r\n", "é", "😀", "中文", "\x0c", "\u2028", "\n\n", "\r\r"]
+
+
+def random_text(rng: random.Random, pieces: int) -> str:
+    return "".join(rng.choice(PIECES) for _ in range(pieces))
+
+
+def assert_same(index: LineIndex, text: str) -> None:
+    fresh = LineIndex(text)
+    assert index.text == text
+    assert index.line_count == fresh.line_count
+    assert index.end == fresh.end
+    assert index.lines() == fresh.lines()
+    for number in range(-1, fresh.line_count + 1):
+        assert index.line(number) == fresh.line(number), number
+    for number in range(fresh.line_count + 1):
+        for character in (0, len(fresh.line(number)), 10_000):
+            point = Position(number, character)
+            assert index.offset_at(point) == fresh.offset_at(point), point
+    for offset in range(-1, len(text) + 2):
+        assert index.position_at(offset) == fresh.position_at(offset), offset
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_edits_match_a_rebuild(seed: int) -> None:
+    rng = random.Random(seed)
+    text = random_text(rng, rng.randint(0, 30))
+    index = LineIndex(text)
+    spot = 0
+    for _ in range(60):
+        if rng.random() < 0.5:
+            # typing: at or next to the previous edit, which keeps one pending shift growing
+            start = min(max(spot + rng.randint(-1, 1), 0), len(text))
+            end = start if rng.random() < 0.7 else min(start + 1, len(text))
+        else:
+            start = rng.randint(0, len(text))
+            end = rng.randint(start, min(len(text), start + rng.choice((0, 1, 3, 12))))
+        inserted = random_text(rng, rng.choice((0, 1, 1, 2, 4)))
+        after = text[:start] + inserted + text[end:]
+        index.edit(start, end, inserted, after)
+        text, spot = after, start + len(inserted)
+        assert_same(index, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "inserted"),
+    [
+        ("a\rb", 2, 2, "\n"),  # "\n" right after a lone "\r": one "\r\n" break, one line fewer
+        ("a\r", 2, 2, "\n"),  # ... at the very end
+        ("a\nb", 1, 1, "\r"),  # "\r" right before "\n": the break becomes "\r\n"
+        ("a\r\nb", 1, 2, ""),  # delete the "\r" of a "\r\n"
+        ("a\r\nb", 2, 3, ""),  # delete the "\n" of a "\r\n": a lone "\r" stays
+        ("a\r\nb", 2, 2, "x"),  # split a "\r\n": two breaks
+        ("a\rX\nb", 2, 3, ""),  # delete what kept "\r" and "\n" apart: they join
+        ("😀\r\n中\r\n", 0, 7, ""),  # everything
+        ("", 0, 0, "\r\n\r\n"),
+    ],
+)
+def test_line_breaks_formed_and_split_by_an_edit(text: str, start: int, end: int, inserted: str) -> None:
+    index = LineIndex(text)
+    after = text[:start] + inserted + text[end:]
+    index.edit(start, end, inserted, after)
+    assert_same(index, after)
+
+
+def test_crlf_typed_in_two_edits_on_a_large_document() -> None:
+    text = "line\n" * 2000
+    index = LineIndex(text)
+    offset = 5 * 1000 + 2
+    for piece in ("x", "\r", "\n"):  # typed one after another: "\r" then "\n" make one break
+        text = text[:offset] + piece + text[offset:]
+        index.edit(offset, offset, piece, text)
+        offset += len(piece)
+    assert_same(index, text)
+    # an edit far above the pending shift applies it first
+    text = "top\r" + text
+    index.edit(0, 0, "top\r", text)
+    assert_same(index, text)

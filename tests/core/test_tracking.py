@@ -10,9 +10,7 @@ from codegen_lsp.core.tracking import (
     Change,
     RangeTracker,
     change_between,
-    end_of_insertion,
     move_range,
-    position_at,
 )
 from codegen_lsp.core.types import Position, Range
 
@@ -61,21 +59,6 @@ def test_move_range(target: Range, change: Change, expected: Range | None) -> No
     assert move_range(target, change) == expected
 
 
-@pytest.mark.parametrize(
-    ("start", "text", "expected"),
-    [
-        pytest.param(Position(1, 3), "", Position(1, 3), id="empty"),
-        pytest.param(Position(1, 3), "abc", Position(1, 6), id="same-line"),
-        pytest.param(Position(1, 3), "a\nbc", Position(2, 2), id="lf"),
-        pytest.param(Position(1, 3), "a\r\nbc\r\n", Position(3, 0), id="crlf"),
-        pytest.param(Position(1, 3), "a\rb", Position(2, 1), id="lone-cr"),
-        pytest.param(Position(0, 0), "😀\n字", Position(1, 1), id="code-points"),
-    ],
-)
-def test_end_of_insertion(start: Position, text: str, expected: Position) -> None:
-    assert end_of_insertion(start, text) == expected
-
-
 def test_tracker_stops_at_first_touch() -> None:
     tracker = RangeTracker(T)
     assert tracker.apply(ch(0, 0, 0, 0, "\n"))
@@ -86,21 +69,6 @@ def test_tracker_stops_at_first_touch() -> None:
     assert not tracker.apply(ch(0, 0, 0, 0, "\n"))
     assert tracker.range == r(3, 4, 3, 10)
     assert tracker.changes_seen == 3
-
-
-@pytest.mark.parametrize(
-    ("text", "offset", "expected"),
-    [
-        pytest.param("", 0, Position(0, 0), id="empty"),
-        pytest.param("ab\ncd", 4, Position(1, 1), id="lf"),
-        pytest.param("ab\r\ncd", 4, Position(1, 0), id="crlf"),
-        pytest.param("ab\rcd", 3, Position(1, 0), id="cr"),
-        pytest.param("ab\n", 3, Position(1, 0), id="end-after-newline"),
-        pytest.param("a\x0cb\u2028c", 5, Position(0, 5), id="form-feed-and-u2028-are-not-breaks"),
-    ],
-)
-def test_position_at(text: str, offset: int, expected: Position) -> None:
-    assert position_at(text, offset) == expected
 
 
 def apply(text: str, change: Change) -> str:

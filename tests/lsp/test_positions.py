@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from lsprotocol import types as lsp
 
-from codegen_lsp.core.types import Position, Range
-from codegen_lsp.lsp.positions import LineIndex, from_client_position, to_client_position
+from codegen_lsp.core.text import LineIndex
+from codegen_lsp.core.types import Position
+from codegen_lsp.lsp.positions import PositionCodec
 
 TEXT = "a😀b\r\n名e\u0301x\rz\x0cq\n"
 # line 0: "a😀b"  line 1: "名éx" (e + combining acute)  line 2: "z\x0cq" (a form feed is no break)
@@ -30,26 +31,30 @@ TEXT = "a😀b\r\n名e\u0301x\rz\x0cq\n"
 def test_client_to_code_points(encoding: str, client: tuple[int, int], code_points: tuple[int, int]) -> None:
     index = LineIndex(TEXT)
     position = lsp.Position(line=client[0], character=client[1])
-    assert from_client_position(index, position, encoding) == Position(*code_points)
+    assert PositionCodec(encoding).from_client_position(index, position) == Position(*code_points)
     assert position.character == client[1]  # never mutated (pygls' helper does)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
 def test_round_trip_every_position(encoding: str) -> None:
     index = LineIndex(TEXT)
+    codec = PositionCodec(encoding)
     for line in range(index.line_count):
         for column in range(len(index.line(line)) + 1):
             here = Position(line, column)
-            assert from_client_position(index, to_client_position(index, here, encoding), encoding) == here
+            assert codec.from_client_position(index, codec.to_client_position(index, here)) == here
 
 
 @pytest.mark.parametrize(
-    ("text", "rng", "expected"),
+    ("given", "expected"),
     [
-        pytest.param("ab\r\ncd", Range(Position(0, 1), Position(1, 1)), "b\r\nc", id="crlf"),
-        pytest.param("ab\rcd", Range(Position(1, 0), Position(1, 2)), "cd", id="lone-cr"),
-        pytest.param("ab\n", Range(Position(1, 0), Position(1, 0)), "", id="after-final-newline"),
+        pytest.param(lsp.PositionEncodingKind.Utf8, "utf-8", id="enum-member"),
+        pytest.param("utf-32", "utf-32", id="wire-name"),
+        pytest.param(None, "utf-16", id="none-is-the-lsp-default"),
+        pytest.param("utf-7", "utf-16", id="unknown-falls-back-to-utf16"),
     ],
 )
-def test_text_in(text: str, rng: Range, expected: str) -> None:
-    assert LineIndex(text).text_in(rng) == expected
+def test_codec_binds_the_negotiated_encoding(given: str | None, expected: str) -> None:
+    codec = PositionCodec(given)
+    assert codec.encoding == expected
+    assert codec.units("a😀") == {"utf-8": 5, "utf-16": 3, "utf-32": 2}[expected]

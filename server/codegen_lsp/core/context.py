@@ -214,9 +214,9 @@ def build_context(
     surrounding lines share what is left after it, the diagnostics and the selection.
     ``scope_lines`` are the lines whose enclosing scope to show (default: the target's).
     """
-    lines = index.lines
+    lines = index.lines()
     first, last = target.start.line, target.end.line
-    selection = normalize_eol(index.text[index.offset_at(target.start) : index.offset_at(target.end)], "\n")
+    selection = normalize_eol(index.text_in(target), "\n")
     head = lines[first][: target.start.character]
     tail = lines[last][target.end.character :]
 

@@ -103,16 +103,15 @@ def default_action(text: str, line: int, language_id: str, has_selection: bool) 
 
 
 def _whole_lines(index: LineIndex, first: int, last: int) -> Range:
-    return Range(Position(first, 0), Position(last, len(index.lines[last])))
+    return Range(Position(first, 0), Position(last, len(index.line(last))))
 
 
-def _subject(index: LineIndex, rng: Range, request: EditRequest) -> Range:
+def _subject(index: LineIndex, lines: list[str], rng: Range, request: EditRequest) -> Range:
     """What the action works on: the selection snapped to whole lines where it clearly means them.
 
     An empty range means the diagnostics on the cursor's line (for fix), else the innermost
     function/class (with a grammar, when not huge), else the cursor's line.
     """
-    lines = index.lines
     if rng.is_empty:
         line = rng.start.line
         scope = enclosing_scope(lines, request.language_id, line, line)
@@ -167,7 +166,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     spec = resolve_action(request.action, settings)
     index = LineIndex(request.text)
     rng = index.check_range(request.range)
-    lines = index.lines
+    lines = index.lines()
     language = request.language_id
     instruction = request.instruction
 
@@ -187,7 +186,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
                 "the code should do, then run this action on it."
             )
     else:
-        subject = _subject(index, rng, request)
+        subject = _subject(index, lines, rng, request)
 
     mode = spec.mode
     first, last = subject.start.line, subject.end.line

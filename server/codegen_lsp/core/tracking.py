@@ -4,19 +4,17 @@ A job remembers the range it will replace (or the empty range it will insert at)
 as it was when the job started. Every later content change is fed to a :class:`RangeTracker`: a
 change wholly before the target moves it, a change wholly after leaves it alone, and a change
 that reaches into the target marks it *touched*, after which the answer must not be applied.
-Everything is in code points on lines split by ``\\n``, ``\\r\\n`` or ``\\r`` (the LSP's line
-model), so this module knows nothing of editors or encodings; :func:`change_between` turns a
+Everything is in code points in the line model of :mod:`codegen_lsp.core.text` (the LSP's),
+so this module knows nothing of editors or encodings; :func:`change_between` turns a
 whole-document replacement into the one smallest change, for clients that sync full text.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from codegen_lsp.core.text import LineIndex, end_of_insertion
 from codegen_lsp.core.types import Position, Range
-
-_EOL = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,14 +23,6 @@ class Change:
 
     range: Range
     text: str
-
-
-def end_of_insertion(start: Position, text: str) -> Position:
-    """Where ``text`` ends once inserted at ``start``."""
-    breaks = list(_EOL.finditer(text))
-    if not breaks:
-        return Position(start.line, start.character + len(text))
-    return Position(start.line + len(breaks), len(text) - breaks[-1].end())
 
 
 def shift_position(position: Position, change: Change) -> Position:
@@ -86,18 +76,6 @@ class RangeTracker:
         return True
 
 
-def position_at(text: str, offset: int) -> Position:
-    """The code-point position of ``offset`` in ``text`` (LSP line breaks)."""
-    line = 0
-    line_start = 0
-    for match in _EOL.finditer(text, 0, offset):
-        if match.end() > offset:
-            break
-        line += 1
-        line_start = match.end()
-    return Position(line, offset - line_start)
-
-
 def change_between(old: str, new: str) -> Change:
     """The smallest single change turning ``old`` into ``new`` (common prefix and suffix kept).
 
@@ -110,8 +88,9 @@ def change_between(old: str, new: str) -> Change:
     suffix = _common_length(old, new, limit - prefix, forward=False)
     if suffix and old[len(old) - suffix] == "\n" and old[len(old) - suffix - 1 : len(old) - suffix] == "\r":
         suffix -= 1
-    start = position_at(old, prefix)
-    end = position_at(old, len(old) - suffix)
+    index = LineIndex(old)
+    start = index.position_at(prefix)
+    end = index.position_at(len(old) - suffix)
     return Change(Range(start, end), new[prefix : len(new) - suffix])
 
 

@@ -20,10 +20,11 @@ from lsprotocol import types as lsp
 from codegen_lsp.core.actions import TITLE_PREFIX, ActionSpec, Trigger, list_actions
 from codegen_lsp.core.comments import comment_block_at
 from codegen_lsp.core.settings import Settings
+from codegen_lsp.core.text import LineIndex
 from codegen_lsp.core.types import Position, Range
 from codegen_lsp.lsp.commands import Command
 from codegen_lsp.lsp.documents import Document
-from codegen_lsp.lsp.positions import LineIndex, from_client_range, to_client_range
+from codegen_lsp.lsp.positions import PositionCodec
 
 #: quick fixes offered per request at most: a file full of errors must not flood the menu
 MAX_FIXES = 5
@@ -80,7 +81,8 @@ def code_actions(
     converter: Any,
 ) -> list[lsp.CodeAction]:
     index = document.index
-    rng = from_client_range(index, params.range, encoding)
+    codec = PositionCodec(encoding)
+    rng = codec.from_client_range(index, params.range)
     only = [str(kind) for kind in params.context.only] if params.context.only else None
     found: list[lsp.CodeAction] = []
 
@@ -132,7 +134,7 @@ def code_actions(
     for fix in fixes:
         for diagnostic in params.context.diagnostics[:MAX_FIXES]:
             # Whole lines: a diagnostic often marks one token, but the fix needs its statement.
-            problem = from_client_range(index, diagnostic.range, encoding)
+            problem = codec.from_client_range(index, diagnostic.range)
             lines = index.lines(problem.start.line, problem.end.line)
             whole = Range(
                 Position(problem.start.line, 0), Position(problem.end.line, len(lines[-1]) if lines else 0)
@@ -142,7 +144,7 @@ def code_actions(
             )
             offer(
                 fix,
-                to_client_range(index, target, encoding),
+                codec.to_client_range(index, target),
                 title=f"{TITLE_PREFIX}Fix: {_short(diagnostic.message)}",
                 diagnostics=[diagnostic],
             )

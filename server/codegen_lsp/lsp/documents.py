@@ -7,9 +7,10 @@ change into a code-point :class:`~codegen_lsp.core.tracking.Change` against the 
 to, and hands those changes, with the texts before and after, to whoever listens (the jobs that
 must follow their target). Each document's line index is built once, when first needed, and then
 edited along with every incremental change rather than rebuilt (see
-:meth:`~codegen_lsp.lsp.positions.LineIndex.edit`), so typing into a 100k-line file costs a
+:meth:`~codegen_lsp.core.text.LineIndex.edit`), so typing into a 100k-line file costs a
 string splice and a few list operations per change. A whole-document change drops the index; the
-next reader builds a new one.
+next reader builds a new one. The store also holds the :class:`~codegen_lsp.lsp.positions.PositionCodec`
+of the negotiated position encoding, which every handler converts client positions with.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 
 from lsprotocol import types as lsp
 
+from codegen_lsp.core.text import LineIndex
 from codegen_lsp.core.tracking import Change, change_between
-from codegen_lsp.lsp.positions import LineIndex, from_client_range
+from codegen_lsp.lsp.positions import PositionCodec
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,17 @@ class DocumentStore:
     def __init__(self) -> None:
         self._documents: dict[str, Document] = {}
         self._listeners: list[Listener] = []
-        #: the negotiated position encoding, set once the server knows it
-        self.encoding: str | None = None
+        #: converts client positions in the negotiated encoding (UTF-16 until the server knows it)
+        self.codec = PositionCodec()
+
+    @property
+    def encoding(self) -> str:
+        return self.codec.encoding
+
+    @encoding.setter
+    def encoding(self, encoding: str | None) -> None:
+        """Set once the position encoding is negotiated."""
+        self.codec = PositionCodec(encoding)
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -82,8 +93,8 @@ class DocumentStore:
             before = document.text
             if isinstance(event, lsp.TextDocumentContentChangePartial):
                 index = document.index
-                rng = from_client_range(index, event.range, self.encoding)
-                start, end = index.offset(rng.start), index.offset(rng.end)
+                rng = self.codec.from_client_range(index, event.range)
+                start, end = index.offset_at(rng.start), index.offset_at(rng.end)
                 # one allocation for the new text (two `+` copy the head twice): on a large file
                 # this copy is most of what a keystroke costs
                 after = "".join((before[:start], event.text, before[end:]))

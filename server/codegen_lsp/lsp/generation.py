@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
-from codegen_lsp.core.tracking import end_of_insertion, move_range
+from codegen_lsp.core.text import LineIndex, end_of_insertion
+from codegen_lsp.core.tracking import move_range
 from codegen_lsp.core.types import ApplyMode, Diagnostic, EditRequest, Range, TextEdit
 from codegen_lsp.errors import ActionError, CodegenError, ConfigError, ProviderError
 from codegen_lsp.lsp import edits
 from codegen_lsp.lsp.documents import AppliedChange
 from codegen_lsp.lsp.jobs import Job
-from codegen_lsp.lsp.positions import LineIndex, from_client_range, to_client_range
+from codegen_lsp.lsp.positions import PositionCodec
 
 if TYPE_CHECKING:
     from codegen_lsp.core.pipeline import Plan, Result
@@ -121,9 +122,9 @@ def parse_args(raw: Any, converter: Any) -> GenerateArgs:
 _SEVERITY = {1: "error", 2: "warning", 3: "information", 4: "hint"}
 
 
-def core_diagnostic(index: LineIndex, diagnostic: lsp.Diagnostic, encoding: str | None) -> Diagnostic:
+def core_diagnostic(index: LineIndex, diagnostic: lsp.Diagnostic, codec: PositionCodec) -> Diagnostic:
     return Diagnostic(
-        range=from_client_range(index, diagnostic.range, encoding),
+        range=codec.from_client_range(index, diagnostic.range),
         message=diagnostic.message,
         severity=_SEVERITY.get(int(diagnostic.severity)) if diagnostic.severity else None,
         source=diagnostic.source,
@@ -151,8 +152,8 @@ async def generate(ls: CodegenServer, raw: Any) -> dict[str, Any]:
         if args.version is not None and args.version != document.version:
             raise ActionError("Codegen: the document changed since the action was offered; run it again.")
         index = document.index
-        encoding = ls.documents.encoding
-        rng = from_client_range(index, args.range, encoding)
+        codec = ls.documents.codec
+        rng = codec.from_client_range(index, args.range)
         action = args.action or pipeline.default_action(
             document.text, rng.start.line, document.language_id, not rng.is_empty
         )
@@ -163,7 +164,7 @@ async def generate(ls: CodegenServer, raw: Any) -> dict[str, Any]:
             language_id=document.language_id,
             path=to_fs_path(args.uri) or args.uri,
             instruction=args.instruction,
-            diagnostics=tuple(core_diagnostic(index, d, encoding) for d in args.diagnostics),
+            diagnostics=tuple(core_diagnostic(index, d, codec) for d in args.diagnostics),
         )
         plan = pipeline.prepare(request, ls.settings)
     except (ActionError, ConfigError) as exc:
@@ -481,7 +482,7 @@ async def apply_edit(
         # The replay is exact; comparing the text is the last line of defence before writing.
         if index.text_in(moved) != original:
             return _conflict(ls, job)
-        client_range = to_client_range(index, Range(start, moved.end), ls.documents.encoding)
+        client_range = ls.documents.codec.to_client_range(index, Range(start, moved.end))
         version = document.version
         workspace_edit = edits.text_edit(
             job.uri, version, [lsp.TextEdit(range=client_range, new_text=edit.new_text)], ls.edit_support
@@ -570,10 +571,10 @@ class LiveInsertion:
             self.broken = "the document was closed"
             return
         index = document.index
-        offset = index.offset(self.region.end)
+        offset = index.offset_at(self.region.end)
         self._expected = (document.text[:offset] + text + document.text[offset:], text)
         self._echoed.clear()
-        point = to_client_range(index, Range(self.region.end, self.region.end), self.ls.documents.encoding)
+        point = self.ls.documents.codec.to_client_range(index, Range(self.region.end, self.region.end))
         workspace_edit = edits.text_edit(
             self.job.uri, document.version, [lsp.TextEdit(range=point, new_text=text)], self.ls.edit_support
         )
@@ -607,7 +608,7 @@ class LiveInsertion:
             return None
         if index.text_in(self.region) != self.shown:
             return None
-        if index.offset(self.region.end) != index.offset(moved_target.start):
+        if index.offset_at(self.region.end) != index.offset_at(moved_target.start):
             return None
         return Range(self.region.start, moved_target.end)
 
@@ -630,11 +631,7 @@ class LiveInsertion:
         workspace_edit = edits.text_edit(
             self.job.uri,
             document.version,
-            [
-                lsp.TextEdit(
-                    range=to_client_range(index, self.region, self.ls.documents.encoding), new_text=""
-                )
-            ],
+            [lsp.TextEdit(range=self.ls.documents.codec.to_client_range(index, self.region), new_text="")],
             self.ls.edit_support,
         )
         with contextlib.suppress(Exception):
