@@ -5,7 +5,7 @@ real functions from outside (each wrapper stamps, then calls the original) and t
 
 ``BENCH_STAMPS=FILE``: append ``<stage> <perf_counter>`` lines at the stages a generation
 passes after the provider's last byte: the decoder fed an event (the last one counts),
-``pipeline.run`` returning, ``apply_edit`` starting, the applyEdit request leaving through
+``pipeline.run`` handing out its result, ``apply_edit`` starting, the applyEdit request leaving through
 pygls' writer. It also records every garbage-collector pause as ``gc<generation> <seconds>``.
 ``perf_counter`` is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp
 with, so :mod:`bench.breakdown` lines the stages up with the provider's last byte.
@@ -18,6 +18,7 @@ later one appends the top growth since the previous signal to FILE (after a ``gc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -55,9 +56,11 @@ def _install_stamps(path: str) -> None:
 
     @functools.wraps(run)
     async def traced_run(*args: Any, **kwargs: Any) -> Any:
-        result = await run(*args, **kwargs)
-        stamp("pipeline_returned")
-        return result
+        async with contextlib.aclosing(run(*args, **kwargs)) as events:
+            async for event in events:
+                if isinstance(event, pipeline.Result):
+                    stamp("pipeline_returned")
+                yield event
 
     pipeline.run = traced_run
 

@@ -40,11 +40,11 @@ from typing import Any
 
 import httpx
 
+from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Message
 from codegen_lsp.localmodel import default_model_path
 from codegen_lsp.providers import local
-from codegen_lsp.providers.base import Provider
 from codegen_lsp.providers.local import LocalProvider, default_threads
 from codegen_lsp.providers.openai import OpenAIProvider
 

@@ -1,5 +1,5 @@
 """The stream-decoding stack (httpx → httpx-sse → ChatStreamDecoder) fed every split of real-looking
-streams, plus the decoder's and the <think> filter's rules one by one.
+streams, plus the decoder's rules one by one (the <think> filter's own are in tests/core/test_think.py).
 
 Each recorded stream is cut at every byte offset (and, once, into single bytes) and pushed through
 an ``httpx.Response`` exactly as the provider reads it; every cut must decode to the same text,
@@ -26,7 +26,7 @@ from codegen_lsp.errors import (
     ServerError,
     StreamError,
 )
-from codegen_lsp.providers.chat_stream import ChatStreamDecoder, ThinkFilter, error_from_payload
+from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
 
 
 def chunk(content: str | None = None, finish: str | None = None, **delta: object) -> str:
@@ -265,37 +265,6 @@ def test_three_way_splits_around_every_event_boundary(raw: bytes, expect: Expect
 @pytest.mark.parametrize(("raw", "expect"), STREAMS)
 async def test_byte_by_byte_through_the_async_path(raw: bytes, expect: Expect) -> None:
     check(await adecode([raw[i : i + 1] for i in range(len(raw))]), expect)
-
-
-THINK_CASES = [
-    pytest.param("<think>plan it</think>\n\ndef f(): pass", "def f(): pass", id="block-then-code"),
-    pytest.param("  \n<think>a</think>b", "b", id="whitespace-before-block"),
-    pytest.param("</think>\n\nx = 1", "x = 1", id="bare-closing-tag"),
-    pytest.param("<think>a</think>\n\n    indented()", "    indented()", id="keeps-first-line-indent"),
-    pytest.param("\n    return 1\n", "\n    return 1\n", id="plain-leading-whitespace-kept"),
-    pytest.param("x = '<think>'", "x = '<think>'", id="tag-later-in-code-kept"),
-    pytest.param("print('</think>')", "print('</think>')", id="closing-tag-later-kept"),
-    pytest.param("<thinking>", "<thinking>", id="not-quite-a-tag"),
-    pytest.param("<th", "<th", id="tag-prefix-at-end-released"),
-    pytest.param("<think>never closed", "", id="unclosed-block-dropped"),
-    pytest.param("<think>a</think>b<think>c</think>", "b<think>c</think>", id="only-the-first-block"),
-]
-
-
-@pytest.mark.parametrize(("content", "visible"), THINK_CASES)
-def test_think_filter_at_every_split(content: str, visible: str) -> None:
-    for cut in range(len(content) + 1):
-        think = ThinkFilter()
-        out = think.feed(content[:cut]) + think.feed(content[cut:]) + think.flush()
-        assert out == visible, cut
-    think = ThinkFilter()
-    assert "".join(think.feed(c) for c in content) + think.flush() == visible
-
-
-def test_ordinary_text_streams_without_delay() -> None:
-    think = ThinkFilter()
-    assert think.feed("def") == "def"
-    assert think.feed(" f") == " f"
 
 
 @pytest.mark.parametrize(

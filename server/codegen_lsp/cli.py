@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import difflib
 import os
 import sys
@@ -231,10 +232,16 @@ async def _generate(args: argparse.Namespace) -> int:
     progress.start(f"codegen: {action} with {chosen.name} ({chosen.model or 'default model'})…")
     result: Result | None = None
     try:
-        result = await pipeline.run(plan, provider, on_text=progress.on_text)
+        async with contextlib.aclosing(pipeline.run(plan, provider)) as events:
+            async for event in events:
+                if isinstance(event, pipeline.Chunk):
+                    progress.on_text(event.text)
+                elif isinstance(event, pipeline.Result):
+                    result = event
     finally:
         progress.stop(result)
         await provider.aclose()
+    assert result is not None  # run() ends with its result or raises
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return _emit(args, path, source, result, ApplyMode, text)

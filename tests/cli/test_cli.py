@@ -95,6 +95,27 @@ def test_default_output_is_a_diff_and_the_file_is_untouched(tmp_path: Path, loop
     assert source.read_text(encoding="utf-8") == original
 
 
+def test_a_bash_block_before_the_code_stays_out_of_a_python_file(
+    tmp_path: Path, loopback: LoopbackServer
+) -> None:
+    # issue 9: as a new user found it
+    source = tmp_path / "vec.py"
+    source.write_text("# return the norm of the vector v\n", encoding="utf-8")
+    loopback.script(
+        chat_reply(
+            "Install numpy first:\n\n```bash\npip install numpy\n```\n\nThen:\n\n",
+            "```python\nimport numpy as np\n\n\ndef norm(v):\n    return np.linalg.norm(v)\n```\n",
+        )
+    )
+
+    done = run_cli(
+        "generate", str(source), "--line", "1", "--print", "--quiet", cwd=tmp_path, base_url=loopback.base_url
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "import numpy as np\n\n\ndef norm(v):\n    return np.linalg.norm(v)\n"
+
+
 def test_rewrite_selection_with_instruction_prints_code(tmp_path: Path, loopback: LoopbackServer) -> None:
     source = tmp_path / "b.py"
     source.write_text("def f(x):\n    return x+1\n", encoding="utf-8")

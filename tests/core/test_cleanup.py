@@ -1,18 +1,21 @@
-"""Spec for core/cleanup: real-looking model answers in, clean code lines out (batch and streaming)."""
+"""Spec for core/cleanup: real-looking model answers in, clean code lines out, streamed or at once.
+
+The table is the spec; every row also runs streamed in several chunk sizes. A property test then
+generates answers (fences of several languages, untagged fences, prose, echoes of the lines above,
+repetitions of the lines below, CRLF, tabs) and checks that every split streams to the batch result.
+"""
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
-from codegen_lsp.core.cleanup import (
-    CleanupTarget,
-    LineStreamer,
-    clean_code,
-    clean_prose,
-    extract_code,
-    strip_think,
-)
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from codegen_lsp.core.cleanup import Cleanup, CleanupTarget, clean_code, clean_prose
 from codegen_lsp.core.text import Indentation
+from codegen_lsp.core.think import ThinkFilter
 
 PY4 = CleanupTarget("python", "", Indentation("    "))
 PY_BODY = CleanupTarget("python", "    ", Indentation("    "))
@@ -93,19 +96,6 @@ CASES = [
         "    response.raise_for_status()\n    return response.json()",
         id="several blocks: the largest in the document's language",
     ),
-    pytest.param(
-        "<think>\nThe user wants a sum. I'll use sum().\n</think>\n\n```python\ntotal = sum(values)\n```",
-        PY_BODY,
-        "    total = sum(values)",
-        id="think block dropped",
-    ),
-    pytest.param(
-        "Okay, a sum is needed.\n</think>\n```python\ntotal = sum(values)\n```",
-        PY_BODY,
-        "    total = sum(values)",
-        id="stream starting with only </think>",
-    ),
-    pytest.param("<think>\nstill thinking when max_tokens hit", PY4, "", id="unfinished think is not code"),
     pytest.param(
         "```python\n    # return the area of a circle of radius r\n    return math.pi * r ** 2\n```",
         COMMENT_ECHO,
@@ -268,6 +258,56 @@ CASES = [
         "const x: number = 1;",
         id="block in another language passed over",
     ),
+    pytest.param(
+        "Install it first:\n\n```bash\npip install numpy\n```\n\nThen:\n\n```python\nimport numpy as np\n\n"
+        "def norm(v):\n    return np.linalg.norm(v)\n```\n",
+        PY4,
+        "import numpy as np\n\ndef norm(v):\n    return np.linalg.norm(v)",
+        id="a bash block before the python block is passed over (issue 9)",
+    ),
+    pytest.param(
+        "```sh\npip install requests\n```\n```\nx = 1\n```",
+        PY4,
+        "x = 1",
+        id="an untagged block after a block in another language is the code",
+    ),
+    pytest.param(
+        "```python\nx = 1\n```\n\nExample:\n\n```python\nprint(x)\nprint(x + 1)\n```",
+        PY4,
+        "x = 1",
+        id="the first block in the language is the code, not the largest",
+    ),
+    pytest.param(
+        '```json\n{"a": 1}\n```\n```yaml\na: 1\nb: 2\nc: 3\n```',
+        CleanupTarget("typescript", "", Indentation("  ")),
+        "a: 1\nb: 2\nc: 3",
+        id="only other languages: the largest block",
+    ),
+    pytest.param(
+        "```bash\npip install numpy\n```\n```python\nimport numpy",
+        PY4,
+        "import numpy",
+        id="the block in the language cut at max_tokens still wins",
+    ),
+    pytest.param(
+        "```bash\npip install numpy",
+        PY4,
+        "pip install numpy",
+        id="an unclosed block in another language is all there is",
+    ),
+    pytest.param(
+        "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\n```python\nf = 6\n```",
+        PY4,
+        "a = 1\nb = 2\nc = 3\nd = 4\ne = 5",
+        id="bare code then a fence: the fence ends the code",
+    ),
+    pytest.param(
+        "Here it is:\n```\nx = 1\n",
+        PY4,
+        "x = 1",
+        id="prose then an unclosed untagged fence",
+    ),
+    pytest.param("```python\r\nx = 1\r\n\ty = 2\r```", PY4, "x = 1\n    y = 2", id="lone CR and a tab"),
 ]
 
 
@@ -276,84 +316,164 @@ def test_clean_code(answer: str, target: CleanupTarget, expected: str) -> None:
     assert "\n".join(clean_code(answer, target)) == expected
 
 
-# The shapes the live stream must get exactly as the batch does.
-AGREEMENT = [
-    case
-    for case in CASES
-    if case.id
-    not in {
-        "several blocks: the largest in the document's language",
-        "block in another language passed over",
-        "inline replacement: first line continues the line",
-    }
+# The answer as a provider hands it out has no <think> left (core/think.py); the two compose.
+THINKING = [
+    pytest.param(
+        "<think>\nThe user wants a sum. I'll use sum().\n</think>\n\n```python\ntotal = sum(values)\n```",
+        PY_BODY,
+        "    total = sum(values)",
+        id="think block dropped",
+    ),
+    pytest.param(
+        "Okay, a sum is needed.\n</think>\n```python\ntotal = sum(values)\n```",
+        PY_BODY,
+        "    total = sum(values)",
+        id="stream starting with only </think>",
+    ),
+    pytest.param("<think>\nstill thinking when max_tokens hit", PY4, "", id="unfinished think is not code"),
 ]
 
 
+@pytest.mark.parametrize(("answer", "target", "expected"), THINKING)
+def test_thinking_is_gone_before_cleanup(answer: str, target: CleanupTarget, expected: str) -> None:
+    think = ThinkFilter()
+    visible = think.feed(answer) + think.flush()
+    assert "\n".join(clean_code(visible, target)) == expected
+
+
 def _stream(answer: str, target: CleanupTarget, size: int) -> list[str]:
-    streamer = LineStreamer(target)
+    cleanup = Cleanup(target)
     lines: list[str] = []
     for start in range(0, len(answer), size):
-        lines.extend(streamer.feed(answer[start : start + size]))
-    lines.extend(streamer.flush())
+        lines.extend(cleanup.feed(answer[start : start + size]))
+    lines.extend(cleanup.flush())
     return lines
 
 
 @pytest.mark.parametrize("size", [1, 3, 17, 10_000], ids=lambda size: f"chunks of {size}")
-@pytest.mark.parametrize(("answer", "target", "expected"), AGREEMENT)
-def test_line_streamer_agrees_with_batch(
-    answer: str, target: CleanupTarget, expected: str, size: int
-) -> None:
-    assert _stream(answer, target, size) == clean_code(answer, target)
+@pytest.mark.parametrize(("answer", "target", "expected"), CASES)
+def test_streamed_in_chunks(answer: str, target: CleanupTarget, expected: str, size: int) -> None:
+    assert "\n".join(_stream(answer, target, size)) == expected
 
 
-def test_line_streamer_yields_lines_as_they_complete_and_stops_at_the_closing_fence() -> None:
-    streamer = LineStreamer(PY_BODY)
-    assert streamer.feed("Here you go:\n```py") == []
-    assert streamer.feed("thon\nx = 1\ny") == ["    x = 1"]
-    assert streamer.feed(" = 2\n``") == ["    y = 2"]
-    assert not streamer.done
-    assert streamer.feed("`\nMore prose\n```python\nz = 3\n```") == []
-    assert streamer.done
-    assert streamer.feed("w = 4\n") == []
-    assert streamer.flush() == []
+def test_lines_come_as_they_complete_and_the_closing_fence_ends_the_code() -> None:
+    cleanup = Cleanup(PY_BODY)
+    assert cleanup.feed("Here you go:\n```py") == []
+    assert cleanup.feed("thon\nx = 1\ny") == ["    x = 1"]
+    assert cleanup.feed(" = 2\n``") == ["    y = 2"]
+    assert not cleanup.done
+    assert cleanup.feed("`\nMore prose\n```python\nz = 3\n```") == []
+    assert cleanup.done
+    assert cleanup.feed("w = 4\n") == []
+    assert cleanup.flush() == []
 
 
-def test_line_streamer_holds_prose_then_gives_up_on_a_fence() -> None:
-    streamer = LineStreamer(PY4)
-    lines = streamer.feed("a = 1\nb = 2\nc = 3\nd = 4\n")
+def test_text_before_any_fence_is_held_until_it_looks_like_code() -> None:
+    cleanup = Cleanup(PY4)
+    lines = cleanup.feed("a = 1\nb = 2\nc = 3\nd = 4\n")
     assert lines == []  # could still be a preamble
-    assert streamer.feed("e = 5\n") == ["a = 1", "b = 2", "c = 3", "d = 4", "e = 5"]
+    assert cleanup.feed("e = 5\n") == ["a = 1", "b = 2", "c = 3", "d = 4", "e = 5"]
 
 
-def test_line_streamer_holds_blank_lines_until_code_follows() -> None:
-    streamer = LineStreamer(PY4)
-    assert streamer.feed("```python\nx = 1\n\n") == ["x = 1"]
-    assert streamer.feed("\ny = 2\n") == ["", "", "y = 2"]
-    assert streamer.feed("\n```") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param("<think>a</think>b", "b", id="leading block"),
-        pytest.param("  <think>a</think>\n<think>b</think>c", "c", id="two leading blocks"),
-        pytest.param("reasoning</think>code", "code", id="closing tag only"),
-        pytest.param(
-            "code with <think> in a string", "code with <think> in a string", id="not leading: kept"
-        ),
-        pytest.param("<think>never closed", "", id="unclosed"),
-    ],
-)
-def test_strip_think(text: str, expected: str) -> None:
-    assert strip_think(text) == expected
-
-
-def test_extract_code_without_fences_is_the_text() -> None:
-    assert extract_code("x = 1\n", "python") == "x = 1\n"
+def test_blank_lines_are_held_until_code_follows() -> None:
+    cleanup = Cleanup(PY4)
+    assert cleanup.feed("```python\nx = 1\n\n") == ["x = 1"]
+    assert cleanup.feed("\ny = 2\n") == ["", "", "y = 2"]
+    assert cleanup.feed("\n```") == []
 
 
 def test_clean_prose() -> None:
-    assert (
-        clean_prose("<think>hm</think>\n\nIt adds numbers.  \r\nThat's all.\n")
-        == "It adds numbers.\nThat's all."
-    )
+    assert clean_prose("\n\nIt adds numbers.  \r\nThat's all.\n") == "It adds numbers.\nThat's all."
+
+
+def test_a_block_in_another_language_is_held_while_the_code_streams_live() -> None:
+    cleanup = Cleanup(PY4)
+    assert cleanup.feed("```bash\npip install numpy\n```\n") == []
+    assert not cleanup.done  # a block in the language may follow
+    assert cleanup.feed("```python\nimport numpy\n") == ["import numpy"]
+    assert cleanup.feed("```\n") == []
+    assert cleanup.done
+
+
+def test_a_block_in_another_language_is_released_at_the_end_if_nothing_else_came() -> None:
+    cleanup = Cleanup(PY4)
+    assert cleanup.feed("```bash\npip install numpy\n```\nThat is all.\n") == []
+    assert cleanup.flush() == ["pip install numpy"]
+
+
+# --- property: streamed == batch, for every answer and every split -------------------------------
+
+TARGETS = [
+    PY4,
+    PY_BODY,
+    PY_TABS,
+    JS2,
+    COMMENT_ECHO,
+    FAR_ECHO,
+    TAIL,
+    CleanupTarget("javascript", "    ", Indentation("  "), indent_first_line=False),
+    CleanupTarget("python", "        ", None, echo=("def f(x):",), after=("}",)),
+    CleanupTarget("plaintext"),
+]
+_LINES = [
+    "Here is the code:",
+    "This function adds two numbers and returns the result.",
+    "Sure! ```python",
+    "```",
+    "```python",
+    "```py",
+    "````python",
+    "```bash",
+    "```json",
+    "```js",
+    "~~~",
+    "~~~python",
+    "pip install numpy",
+    "def add(a, b):",
+    "    return a + b",
+    "\treturn a + b",
+    "  if (ok) {",
+    "    run();",
+    "}",
+    "x = compute()",
+    "print(x)```",
+    "for name in os.listdir(root):",
+    "    # skip hidden files",
+    "# return the area of a circle of radius r",
+    "    def pop(self):",
+    "        return self.items.pop()",
+    "def area(r):",
+    "def f(x):",
+    "computeTotal(items,",
+    "      tax)",
+    "<think>",
+    "</think>",
+    "",
+    "   ",
+]
+answers = st.lists(
+    st.tuples(st.sampled_from(_LINES), st.sampled_from(["\n", "\r\n", "\r", "\n\n"])), max_size=14
+).map(lambda pairs: "".join(line + end for line, end in pairs))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    answer=answers,
+    trailing=st.sampled_from(["", "x = 1", "```"]),
+    target=st.sampled_from(TARGETS),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_streamed_equals_batch_for_every_answer_and_split(
+    answer: str, trailing: str, target: CleanupTarget, cuts: list[int]
+) -> None:
+    answer += trailing
+    bounds = sorted({0, len(answer), *(c for c in cuts if c <= len(answer))})
+    pieces = [answer[a:b] for a, b in itertools.pairwise(bounds)]
+    # as pipeline.run sees it: a provider's think filter, then the cleanup, both in pieces
+    think, cleanup = ThinkFilter(), Cleanup(target)
+    streamed: list[str] = []
+    for piece in pieces:
+        streamed += cleanup.feed(think.feed(piece))
+    streamed += cleanup.feed(think.flush()) + cleanup.flush()
+    whole = ThinkFilter()
+    assert streamed == clean_code(whole.feed(answer) + whole.flush(), target)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator
+from dataclasses import replace
 
 import pytest
 
@@ -72,7 +74,13 @@ def _run(
 ) -> tuple[pipeline.Plan, pipeline.Result]:
     request = EditRequest(text=text, range=rng, action=action, language_id=language, **kw)  # type: ignore[arg-type]
     plan = pipeline.prepare(request, settings or Settings())
-    return plan, pipeline.finish(plan, answer)
+    result = pipeline.finish(plan, answer)
+    # run() over a provider streaming the same answer in small pieces hands out the same result
+    provider = ScriptedProvider([Delta(answer[i : i + 5]) for i in range(0, len(answer), 5)])
+    streamed = asyncio.run(_events(plan, provider))[-1]
+    assert isinstance(streamed, pipeline.Result)
+    assert replace(streamed, finish_reason=None) == result
+    return plan, result
 
 
 def _fenced(language: str, code: str, prose: str = "Here you go:") -> str:
@@ -234,9 +242,7 @@ def test_tests_action_makes_a_new_file(
 
 @pytest.mark.parametrize(("text", "language"), [(PYTHON, "python"), (JAVASCRIPT, "javascript")])
 def test_explain_shows_prose(text: str, language: str) -> None:
-    _, result = _run(
-        text, language, "explain", _span((1, 0), (3, 1)), "<think>hmm</think>It **adds** things.\n"
-    )
+    _, result = _run(text, language, "explain", _span((1, 0), (3, 1)), "\nIt **adds** things.  \n\n")
     assert (result.mode, result.edit, result.text) == (ApplyMode.SHOW, None, "It **adds** things.")
 
 
@@ -381,16 +387,6 @@ def test_fix_at_a_cursor_takes_the_lines_of_the_diagnostics_there() -> None:
     assert "no attribute items" in plan.messages[-1].content
 
 
-def test_line_streamer_of_a_plan_matches_finish() -> None:
-    answer = _fenced(
-        "python", "def area(r):\n    # return the area of a circle of radius r\n    return math.pi * r ** 2"
-    )
-    plan, result = _run(PYTHON, "python", "generate_from_comment", _at(4), answer)
-    streamer = pipeline.line_streamer(plan)
-    lines = [line for chunk in answer for line in streamer.feed(chunk)] + streamer.flush()
-    assert "\n".join(lines) + "\n" == result.text
-
-
 # --- run --------------------------------------------------------------------------------------
 
 
@@ -406,7 +402,7 @@ class ScriptedProvider:
         self.requests: list[CompletionRequest] = []
         self.closed = False
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
         self.requests.append(request)
         try:
             for delta in self.deltas:
@@ -420,6 +416,26 @@ class ScriptedProvider:
         pass
 
 
+async def _events(plan: pipeline.Plan, provider: ScriptedProvider) -> list[pipeline.Event]:
+    async with contextlib.aclosing(pipeline.run(plan, provider)) as events:
+        return [event async for event in events]
+
+
+def _result(events: list[pipeline.Event]) -> pipeline.Result:
+    result = events[-1]
+    assert isinstance(result, pipeline.Result)
+    assert not any(isinstance(event, pipeline.Result) for event in events[:-1])
+    return result
+
+
+def _chunks(events: list[pipeline.Event]) -> list[str]:
+    return [event.text for event in events if isinstance(event, pipeline.Chunk)]
+
+
+def _lines(events: list[pipeline.Event]) -> list[str]:
+    return [line for event in events if isinstance(event, pipeline.CodeLines) for line in event.lines]
+
+
 def _generate_plan() -> pipeline.Plan:
     return pipeline.prepare(
         EditRequest(text=PYTHON, range=_at(4), action="generate_from_comment", language_id="python"),
@@ -430,10 +446,11 @@ def _generate_plan() -> pipeline.Plan:
 async def test_run_streams_collects_and_finishes() -> None:
     chunks = ["Sure:\n```py", "thon\nreturn math.pi", " * r ** 2\n", "```"]
     provider = ScriptedProvider([Delta(c) for c in chunks] + [Delta(finish_reason="stop")])
-    seen: list[str] = []
     plan = _generate_plan()
-    result = await pipeline.run(plan, provider, seen.append)
-    assert seen == chunks
+    events = await _events(plan, provider)
+    result = _result(events)
+    assert _chunks(events) == chunks
+    assert _lines(events) == ["    return math.pi * r ** 2"]  # the lines live insertion shows
     assert provider.requests == [plan.completion]
     await pipeline.wait_closed()  # a complete answer's stream closes in the background
     assert provider.closed
@@ -444,9 +461,9 @@ async def test_run_streams_collects_and_finishes() -> None:
 async def test_run_stops_reading_after_the_code_block_closes() -> None:
     rambling = [Delta("# Example usage:\n```python\nprint(area(2))\n```\n")] * 50
     provider = ScriptedProvider([Delta("```python\nreturn math.pi * r ** 2\n"), Delta("```\n"), *rambling])
-    seen: list[str] = []
-    result = await pipeline.run(_generate_plan(), provider, seen.append)
-    assert len(seen) == 2  # nothing after the closing fence was waited for
+    events = await _events(_generate_plan(), provider)
+    result = _result(events)
+    assert len(_chunks(events)) == 2  # nothing after the closing fence was waited for
     await pipeline.wait_closed()
     assert provider.closed
     assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
@@ -455,16 +472,35 @@ async def test_run_stops_reading_after_the_code_block_closes() -> None:
 
 async def test_run_warns_when_cut_at_max_tokens() -> None:
     provider = ScriptedProvider([Delta("```python\nreturn (math.pi"), Delta(finish_reason="length")])
-    result = await pipeline.run(_generate_plan(), provider)
+    result = _result(await _events(_generate_plan(), provider))
     assert result.finish_reason == "length"
     assert result.warnings[0].startswith("the answer was cut at max_tokens (1024)")
 
 
 async def test_cancelling_run_closes_the_provider_stream() -> None:
     provider = ScriptedProvider([Delta("x = 1\n")] * 100, pause=0.01)
-    task = asyncio.ensure_future(pipeline.run(_generate_plan(), provider))
+    task = asyncio.ensure_future(_events(_generate_plan(), provider))
     await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert provider.closed
+
+
+async def test_a_bash_block_before_the_code_never_reaches_the_document() -> None:
+    # issue 9: the live lines and the edit both come from the python block
+    answer = "Install:\n```bash\npip install numpy\n```\nThen:\n```python\nreturn math.pi * r ** 2\n```\n"
+    provider = ScriptedProvider([Delta(answer[i : i + 4]) for i in range(0, len(answer), 4)])
+    events = await _events(_generate_plan(), provider)
+    assert _lines(events) == ["    return math.pi * r ** 2"]
+    result = _result(events)
+    assert result.edit is not None and result.edit.new_text == "    return math.pi * r ** 2\n"
+
+
+async def test_closing_run_early_closes_the_provider_stream() -> None:
+    provider = ScriptedProvider([Delta("x = 1\n")] * 100)
+    async with contextlib.aclosing(pipeline.run(_generate_plan(), provider)) as events:
+        async for event in events:
+            assert isinstance(event, pipeline.Chunk)
+            break
     assert provider.closed

@@ -421,6 +421,27 @@ async def test_stream_edits_line_by_line(editor: Editor) -> None:
         await asyncio.sleep(0.2)
 
 
+@pytest.mark.parametrize("stream_edits", [False, True], ids=["whole-edit", "stream-edits"])
+async def test_a_bash_block_before_the_code_never_reaches_the_document(
+    editor: Editor, stream_edits: bool
+) -> None:
+    # issue 9: the live lines and the final edit come from one cleanup, which passes over the bash block
+    editor.configure(streamEdits=stream_edits)
+    await asyncio.sleep(0.2)
+    try:
+        uri = editor.open(PY)
+        editor.loopback.script(
+            slow("Install it:\n", "```bash\n", "pip install numpy\n", "```\n", *ADD, delay=0.05)
+        )
+        result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
+        assert result["status"] == "applied", result
+        assert editor.texts[uri] == ADDED
+        assert "pip install" not in repr(editor.edits)
+    finally:
+        editor.configure()
+        await asyncio.sleep(0.2)
+
+
 async def test_stream_edits_cancel_restores_the_document(editor: Editor) -> None:
     editor.configure(streamEdits=True)
     await asyncio.sleep(0.2)

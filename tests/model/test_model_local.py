@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from codegen_lsp import localmodel
+from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta, Message
 from codegen_lsp.errors import ProviderError, ProviderUnavailable
 from codegen_lsp.providers import local
-from codegen_lsp.providers.base import Provider
 from codegen_lsp.providers.local import LocalProvider
 
 SYSTEM = Message("system", "You are a Python coding assistant. Answer with Python code only.")

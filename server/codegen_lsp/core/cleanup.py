@@ -1,14 +1,20 @@
-"""Turn a model's answer into code that sits cleanly in the document.
+"""Turn a model's answer into code that sits cleanly in the document: one cleanup, streamed.
 
-Models wrap code in Markdown fences with prose around it, think aloud in ``<think>`` blocks, repeat
-the comment or the ``def`` line they were shown, and indent with whatever they like. Cleanup
-undoes all that: :func:`clean_code` strips ``<think>``, takes the code out of the best fenced block
-(or the whole answer when there is no fence, or up to the end when the closing fence was cut off at
-``max_tokens``), drops leading lines that echo the document lines right above the target, and
-re-bases the indentation onto the target with the document's own unit (tabs or N spaces) while
-keeping the code's relative structure. :class:`LineStreamer` does the same incrementally for live
-insertion, line by line, and agrees with the batch result on the common answer shapes. Line
-endings are the caller's: lines come back without them, to be joined with the document's EOL.
+Models wrap code in Markdown fences with prose around it, add a ``bash`` install line before the
+code, repeat the comment or the ``def`` line they were shown, go on to repeat the code after the
+target, and indent with whatever they like. :class:`Cleanup` undoes all that line by line as the
+answer streams in: prose before the first fence is held back and dropped (without any fence the
+answer is bare code); the first fenced block in the document's language (or untagged) is the code,
+and its closing fence ends it (:attr:`Cleanup.done`: the caller may stop the generation there); a
+block tagged with another language is held back and used only if no block in the language follows
+(the largest of them); leading lines that echo the document lines right above the target are
+dropped, and so is a repetition of the lines after it; indentation is re-based onto the target
+with the document's own unit (tabs or N spaces), keeping the code's relative structure (the
+answer's unit is its first indented line's step). Lines come back as soon as nothing later can
+change them, without line endings, to be joined with the document's EOL. :func:`clean_code` is
+the same cleanup fed the whole answer at once, so the streamed and the batch result are one by
+construction; a property test feeds every answer shape in every split. ``<think>`` never reaches
+this module: providers remove it (:mod:`codegen_lsp.core.think`).
 """
 
 from __future__ import annotations
@@ -20,8 +26,7 @@ from dataclasses import dataclass
 from codegen_lsp.core.languages import language
 from codegen_lsp.core.text import Indentation, split_lines
 
-_THINK_OPEN = "<think>"
-_THINK_CLOSE = "</think>"
+_LINE_BREAK = re.compile(r"[\r\n]")
 _FENCE_OPEN = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*\{?\.?(?P<tag>[\w+#.\-]*)\}?[^`]*$")
 _FENCE_CLOSE = re.compile(r"^\s*(?P<fence>`{3,}|~{3,})\s*$")
 # "Sure! ```python" — a fence opened at the end of a prose line
@@ -52,95 +57,11 @@ class CleanupTarget:
     indent_first_line: bool = True
 
 
-# --- pieces ---------------------------------------------------------------------------------
-
-
-def strip_think(text: str) -> str:
-    """``text`` without leading ``<think>…</think>`` blocks (an unclosed one swallows the rest).
-
-    A text with a ``</think>`` but no opening tag before it (R1-style templates put the opening
-    tag in the prompt) loses everything up to that closing tag.
-    """
-    while True:
-        stripped = text.lstrip()
-        if stripped.startswith(_THINK_OPEN):
-            end = stripped.find(_THINK_CLOSE)
-            if end < 0:
-                return ""
-            text = stripped[end + len(_THINK_CLOSE) :]
-            continue
-        close = text.find(_THINK_CLOSE)
-        if close >= 0 and _THINK_OPEN not in text[:close]:
-            text = text[close + len(_THINK_CLOSE) :]
-            continue
-        return text
+# --- what a line is ----------------------------------------------------------------------------
 
 
 def _matches_language(tag: str, language_id: str) -> bool:
     return language(language_id).names_fence(tag)
-
-
-@dataclass(slots=True)
-class _Block:
-    tag: str
-    lines: list[str]
-    closed: bool = False
-
-
-def _fence_blocks(lines: Sequence[str]) -> list[_Block]:
-    blocks: list[_Block] = []
-    current: _Block | None = None
-    fence = ""
-    for line in lines:
-        if current is None:
-            match = _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
-            if match:
-                fence = match.group("fence")
-                current = _Block(match.group("tag"), [])
-            continue
-        close = _FENCE_CLOSE.match(line)
-        if close and close.group("fence")[0] == fence[0] and len(close.group("fence")) >= len(fence):
-            current.closed = True
-            blocks.append(current)
-            current = None
-        elif line.rstrip().endswith(fence) and line.strip() != fence:
-            # "    return x```": small models glue the closing fence to the last line
-            current.lines.append(line.rstrip()[: -len(fence)])
-            current.closed = True
-            blocks.append(current)
-            current = None
-        else:
-            current.lines.append(line)
-    if current is not None:
-        blocks.append(current)  # cut off at max_tokens: the code runs to the end
-    return blocks
-
-
-def extract_code(text: str, language_id: str = "plaintext") -> str:
-    """The code in a Markdown answer: the largest fenced block in the document's language.
-
-    Blocks tagged with another language (a ``bash`` install line next to the ``python`` code)
-    are passed over unless nothing else is there. Without any fence, the whole text is code; a
-    lone untagged fence after code (the model forgot the opening one) ends the code.
-    """
-    lines = split_lines(text)
-    fence_lines = [
-        i
-        for i, line in enumerate(lines)
-        if _FENCE_CLOSE.match(line) or _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
-    ]
-    if not fence_lines:
-        return text
-    if fence_lines and len(fence_lines) % 2 == 1 and _FENCE_CLOSE.match(lines[fence_lines[0]]):
-        head = lines[: fence_lines[0]]
-        if any(line.strip() for line in head):
-            return "\n".join(head)
-    blocks = _fence_blocks(lines)
-    if not blocks:
-        return text
-    preferred = [b for b in blocks if _matches_language(b.tag, language_id)] or blocks
-    best = max(preferred, key=lambda b: sum(len(line.strip()) for line in b.lines))
-    return "\n".join(best.lines)
 
 
 _PROSE = re.compile(r"^[A-Z][^=;{}()\[\]<>]*\s[^=;{}()\[\]<>]*\s[^=;{}()\[\]<>]*[.:!]$")
@@ -180,24 +101,6 @@ class _EchoMatcher:
         return None
 
 
-def drop_echo(lines: Sequence[str], echo: Sequence[str], anchor: int | None = None) -> list[str]:
-    """``lines`` without the leading lines that repeat ``echo`` lines in order (blank lines skipped).
-
-    With ``anchor``, the repeated run must end on one of the last ``anchor`` echo lines.
-    """
-    matcher = _EchoMatcher(echo, anchor)
-    cut = 0
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not matcher.active or (ends := matcher.match(stripped)) is None:
-            break
-        if ends:
-            cut = i + 1
-    return list(lines[cut:])
-
-
 def _is_tail_echo(matched: Sequence[str], *, reaches_end: bool, punctuation_ok: bool) -> bool:
     """Whether a run of answer lines equal to the lines after the target is a repetition.
 
@@ -206,28 +109,6 @@ def _is_tail_echo(matched: Sequence[str], *, reaches_end: bool, punctuation_ok: 
     """
     significant = sum(1 for line in matched if _significant(line))
     return significant >= 2 or (reaches_end and (significant >= 1 or punctuation_ok))
-
-
-def drop_tail_echo(lines: Sequence[str], after: Sequence[str], *, punctuation_ok: bool = False) -> list[str]:
-    """``lines`` cut where they start repeating the document lines in ``after`` (blank lines skipped)."""
-    candidates = [line.strip() for line in after if line.strip()]
-    if not candidates:
-        return list(lines)
-    nonblank = [i for i, line in enumerate(lines) if line.strip()]
-    for position, index in enumerate(nonblank):
-        count = 0
-        while (
-            position + count < len(nonblank)
-            and count < len(candidates)
-            and lines[nonblank[position + count]].strip() == candidates[count]
-        ):
-            count += 1
-        reaches_end = position + count == len(nonblank)
-        if count and _is_tail_echo(
-            candidates[:count], reaches_end=reaches_end, punctuation_ok=punctuation_ok
-        ):
-            return list(lines[:index])
-    return list(lines)
 
 
 def _columns(whitespace: str) -> int:
@@ -287,82 +168,35 @@ def _opens_continuation(line: str) -> bool:
     return line.count("(") + line.count("[") > line.count(")") + line.count("]")
 
 
-def _source_width(lines: Sequence[str], base_column: int) -> int | None:
-    """Columns per level in the answer: its smallest indentation step of two columns or more.
-
-    Lines continuing an open ( or [ are alignment, not levels, and are not counted; one-column
-    steps are doc-comment stars (`` * ``) and stay as plain spaces.
-    """
-    steps = []
-    previous = ""
-    for line in lines:
-        step = _split_indent(line)[0] - base_column
-        if step >= _MIN_STEP and not _opens_continuation(previous):
-            steps.append(step)
-        previous = line
-    return min(steps, default=None)
+def _block_size(lines: Sequence[str]) -> int:
+    return sum(len(line.strip()) for line in lines)
 
 
-def reindent(lines: Sequence[str], target: CleanupTarget) -> list[str]:
-    """Re-base ``lines`` onto ``target``: the least indented line lands on ``target.base_indent``."""
-    nonblank = [line for line in lines if line.strip()]
-    if not nonblank:
-        return []
-    base_column = min(_split_indent(line)[0] for line in nonblank)
-    mapper = _Reindenter(target, base_column, _source_width(nonblank, base_column))
-    return [mapper.line(line) for line in lines]
+# --- the cleanup ----------------------------------------------------------------------------------
 
 
-def _trim_blank_edges(lines: list[str]) -> list[str]:
-    start = 0
-    while start < len(lines) and not lines[start].strip():
-        start += 1
-    end = len(lines)
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    return lines[start:end]
+class Cleanup:
+    """The answer's text in any pieces in (:meth:`feed`), cleaned code lines out; :meth:`flush` at the end.
 
-
-# --- the batch cleanup ------------------------------------------------------------------------
-
-
-def clean_code(answer: str, target: CleanupTarget) -> list[str]:
-    """The answer's code as lines ready to join with the document's EOL (no blank edges)."""
-    code = extract_code(strip_think(answer), target.language_id)
-    lines = [line.rstrip() for line in split_lines(code)]
-    lines = _trim_blank_edges(lines)
-    without_echo = _trim_blank_edges(drop_echo(lines, target.echo, target.echo_anchor))
-    lines = drop_tail_echo(without_echo, target.after, punctuation_ok=len(without_echo) < len(lines))
-    return reindent(_trim_blank_edges(lines), target)
-
-
-def clean_prose(answer: str) -> str:
-    """An explanation for the user: ``<think>`` gone, line endings ``\\n``, edges trimmed."""
-    return "\n".join(line.rstrip() for line in split_lines(strip_think(answer))).strip()
-
-
-# --- the streaming cleanup --------------------------------------------------------------------
-
-
-class LineStreamer:
-    """Incremental :func:`clean_code` for live insertion: chunks in, finished lines out.
-
-    Text before an opening fence is held back (it is usually a sentence of prose); if no fence
-    shows up within ``hold_lines`` non-blank lines, the answer is taken to be bare code. The
-    first closing fence ends the code: :attr:`done` turns true and later text is ignored, so the
-    caller may stop the generation there. The indentation base is the first emitted line's and
-    the answer's unit is its first indented line's step; on ordinary answers this gives exactly the
-    batch result. Lines come back without line endings; call :meth:`flush` at the end.
+    Only complete lines are looked at (a line ends at ``\\n``, ``\\r\\n`` or ``\\r``), so how the
+    answer is split into pieces never changes the result. ``hold_lines``: text before any fence is
+    held back as a possible preamble until more than this many lines of it look like code, then
+    taken to be bare code.
     """
 
     def __init__(self, target: CleanupTarget, *, hold_lines: int = 4) -> None:
         self.target = target
         self.hold_lines = hold_lines
+        #: the code is complete: later text is ignored
         self.done = False
         self._buffer = ""
-        self._state = "start"  # start | think | code | plain
+        # start: before any fence | code: in the chosen block | plain: bare code |
+        # foreign: in a block of another language | between: after such a block
+        self._state = "start"
         self._fence = ""
-        self._held: list[str] = []
+        self._held: list[str] = []  # start: lines before any fence
+        self._block: list[str] = []  # foreign: the block being read
+        self._candidates: list[list[str]] = []  # foreign blocks, used if no block in the language follows
         self._echo = _EchoMatcher(target.echo, target.echo_anchor)
         self._echo_held: list[str] = []  # lines that may yet turn out to be an echo
         self._echo_dropped = False
@@ -377,97 +211,114 @@ class LineStreamer:
         self._reindenter: _Reindenter | None = None
 
     def feed(self, chunk: str) -> list[str]:
-        """Complete, cleaned lines that ``chunk`` finished (possibly none)."""
+        """The cleaned lines that ``chunk`` made final (possibly none)."""
         if self.done:
             return []
         self._buffer += chunk
         out: list[str] = []
         while not self.done:
-            newline = self._buffer.find("\n")
-            if newline < 0:
+            found = _LINE_BREAK.search(self._buffer)
+            if found is None:
                 break
-            line, self._buffer = self._buffer[:newline].rstrip("\r"), self._buffer[newline + 1 :]
+            at = found.start()
+            if self._buffer[at] == "\r":
+                if at + 1 == len(self._buffer):
+                    break  # "\r" or the first half of "\r\n": the next piece tells
+                end = at + 2 if self._buffer[at + 1] == "\n" else at + 1
+            else:
+                end = at + 1
+            line, self._buffer = self._buffer[:at], self._buffer[end:]
             self._line(line, out)
         if self.done:
-            self._release_echo(out)
-            self._finish_tail(out)
-        if self._state == "start" and self._buffer.lstrip().startswith(_THINK_OPEN):
-            self._state = "think"
+            self._finish(out)
         return out
 
     def flush(self) -> list[str]:
-        """The lines still held back once the stream has ended."""
+        """The stream has ended: the lines still held back."""
         out: list[str] = []
-        if not self.done and self._buffer:
-            line, self._buffer = self._buffer, ""
-            self._line(line.rstrip("\r"), out)
-        if not self.done and self._state == "start":
-            self._release_held(out)
-        self._release_echo(out)
-        self._finish_tail(out)
+        if not self.done:
+            line, self._buffer = self._buffer.removesuffix("\r"), ""
+            if line:
+                self._line(line, out)
+        if not self.done:
+            if self._state == "start":
+                self._release_held(out)  # no fence at all: bare code
+            elif self._state == "foreign":
+                self._candidates.append(self._block)  # cut off at max_tokens: it runs to the end
+            if self._state in ("foreign", "between") and self._candidates:
+                for line in max(self._candidates, key=_block_size):
+                    self._code(line, out)
+        self._finish(out)
         self.done = True
         return out
 
-    # state machine
+    # -- which lines are code --------------------------------------------------------------------
 
     def _line(self, line: str, out: list[str]) -> None:
         state = self._state
-        if state == "think":
-            end = line.find(_THINK_CLOSE)
-            if end >= 0:
-                self._state = "start"
-                rest = line[end + len(_THINK_CLOSE) :]
-                if rest.strip():
-                    self._line(rest, out)
-            return
-        if state == "start":
-            if line.lstrip().startswith(_THINK_OPEN):
-                self._state = "think"
-                self._line(line.lstrip()[len(_THINK_OPEN) :], out)
-                return
-            if _THINK_CLOSE in line:
-                # everything so far was reasoning whose opening tag was in the prompt
-                self._held.clear()
-                rest = line[line.find(_THINK_CLOSE) + len(_THINK_CLOSE) :]
-                if rest.strip():
-                    self._line(rest, out)
-                return
+        if state in ("start", "between"):
             opening = _FENCE_OPEN.match(line) or _FENCE_OPEN_INLINE.search(line)
-            bare_code = any(held.strip() and not _looks_like_prose(held) for held in self._held)
-            if opening and bare_code and _FENCE_CLOSE.match(line):
+            if opening is None:
+                if state == "start":
+                    self._preamble(line, out)
+                return  # prose between blocks
+            if state == "start" and _FENCE_CLOSE.match(line) and self._held_code():
                 # an untagged fence after bare code: the model forgot the opening one
                 self._release_held(out)
                 self.done = True
                 return
-            if opening:
-                self._fence = opening.group("fence")
-                self._held.clear()
-                self._state = "code"
+            self._held.clear()
+            self._fence = opening.group("fence")
+            if _matches_language(opening.group("tag"), self.target.language_id):
+                self._state, self._candidates = "code", []
+            else:
+                self._state, self._block = "foreign", []
+            return
+        if state == "plain":
+            if _FENCE_OPEN.match(line):
+                self.done = True  # bare code, then a fence: what follows is not this code
                 return
-            if line.strip() or self._held:
-                self._held.append(line)
-            if (
-                sum(1 for held in self._held if held.strip() and not _looks_like_prose(held))
-                > self.hold_lines
-            ):
-                self._release_held(out)
-            return
-        fence = self._fence or "```"
+            fence = "```"
+        else:
+            fence = self._fence
         close = _FENCE_CLOSE.match(line)
-        if close and close.group("fence")[0] == fence[0] and len(close.group("fence")) >= len(fence):
-            self.done = True
+        closes = (
+            close is not None
+            and close.group("fence")[0] == fence[0]
+            and len(close.group("fence")) >= len(fence)
+        )
+        glued = not closes and line.rstrip().endswith(fence) and line.strip() != fence
+        if glued:
+            # "    return x```": small models glue the closing fence to the last line
+            line = line.rstrip()[: -len(fence)]
+        if state == "foreign":
+            if not closes:
+                self._block.append(line)
+            if closes or glued:
+                self._candidates.append(self._block)
+                self._state, self._block = "between", []
             return
-        if line.rstrip().endswith(fence) and line.strip() != fence:
-            self._code(line.rstrip()[: -len(fence)], out)
+        if not closes:
+            self._code(line, out)
+        if closes or glued:
             self.done = True
-            return
-        self._code(line, out)
+
+    def _held_code(self) -> bool:
+        return any(held.strip() and not _looks_like_prose(held) for held in self._held)
+
+    def _preamble(self, line: str, out: list[str]) -> None:
+        if line.strip() or self._held:
+            self._held.append(line)
+        if sum(1 for held in self._held if held.strip() and not _looks_like_prose(held)) > self.hold_lines:
+            self._release_held(out)
 
     def _release_held(self, out: list[str]) -> None:
         held, self._held = self._held, []
         self._state = "plain"
         for line in held:
             self._code(line, out)
+
+    # -- the code's own lines: echo, tail echo, indentation ------------------------------------
 
     def _code(self, line: str, out: list[str]) -> None:
         line = line.rstrip()
@@ -525,7 +376,9 @@ class LineStreamer:
         for line in held[1:]:
             self._tail(line, out)
 
-    def _finish_tail(self, out: list[str]) -> None:
+    def _finish(self, out: list[str]) -> None:
+        """The code has ended: decide what is still held as a possible echo or repetition."""
+        self._release_echo(out)
         while self._tail_held:
             matched = self._after[: self._tail_count]
             if _is_tail_echo(matched, reaches_end=True, punctuation_ok=self._echo_dropped):
@@ -547,7 +400,7 @@ class LineStreamer:
             and column - self._base_column >= _MIN_STEP
             and not _opens_continuation(self._previous)
         ):
-            # the first indented line sets the answer's unit (the batch takes the smallest step)
+            # the first indented line sets the answer's unit
             self._width = column - self._base_column
             self._reindenter.source_width = self._width
         self._previous = line
@@ -555,3 +408,32 @@ class LineStreamer:
         self._blanks = 0
         out.append(self._reindenter.line(line))
         self._emitted = True
+
+
+class _Extract(Cleanup):
+    """The chosen code lines exactly as the answer has them: no echo, repetition or indentation work."""
+
+    def _code(self, line: str, out: list[str]) -> None:
+        out.append(line)
+
+    def _finish(self, out: list[str]) -> None:
+        pass
+
+
+def extract_code(text: str, language_id: str = "plaintext") -> str:
+    """The code of a Markdown answer as written (the block :class:`Cleanup` would choose), for
+    callers that fit it in themselves (inline completion)."""
+    extract = _Extract(CleanupTarget(language_id))
+    return "\n".join(extract.feed(text) + extract.flush())
+
+
+def clean_code(answer: str, target: CleanupTarget) -> list[str]:
+    """The answer's code as lines ready to join with the document's EOL: the whole answer through
+    one :class:`Cleanup`."""
+    cleanup = Cleanup(target)
+    return cleanup.feed(answer) + cleanup.flush()
+
+
+def clean_prose(answer: str) -> str:
+    """An explanation for the user: line endings ``\\n``, trailing spaces and blank edges gone."""
+    return "\n".join(line.rstrip() for line in split_lines(answer)).strip()

@@ -13,7 +13,7 @@ the evaluated prefix across keystrokes). Pure data and functions: no I/O happens
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
@@ -64,7 +64,7 @@ class Infiller(Protocol):
     #: the model used when the request names none
     model: str
 
-    def stream_infill(self, request: InfillRequest) -> AsyncIterator[Delta]:
+    def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
         """Stream the middle. An async generator function in every implementation."""
         ...
 

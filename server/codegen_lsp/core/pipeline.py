@@ -3,21 +3,22 @@
 :func:`prepare` resolves the action, works out the target (the comment block for
 ``generate_from_comment``, the enclosing function or the line for an empty range, whole lines for a
 selection that starts in the indentation), builds the context under the token budget and the
-messages. A provider streams the plan's :class:`CompletionRequest`; :func:`finish` cleans the answer
-and turns it into one :class:`TextEdit` against the *original* text, in code points, using the
-document's line endings and indentation. :func:`run` does the streaming part for any
-:class:`~codegen_lsp.providers.base.Provider`. Nothing here knows about LSP or HTTP.
+messages. :func:`run` streams the plan's :class:`CompletionRequest` through any
+:class:`~codegen_lsp.core.provider.Provider` and hands out events: the text as it arrives, the
+cleaned code lines as they become final (live insertion), and the :class:`Result`, one
+:class:`TextEdit` against the *original* text, in code points, using the document's line endings
+and indentation. :func:`finish` is the same for a whole answer. Nothing here knows about LSP or HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from codegen_lsp.core.actions import Action, ActionSpec, resolve_action
-from codegen_lsp.core.cleanup import CleanupTarget, LineStreamer, clean_code, clean_prose
+from codegen_lsp.core.cleanup import Cleanup, CleanupTarget, clean_code, clean_prose
 from codegen_lsp.core.comments import comment_block_at, comment_text
 from codegen_lsp.core.context import Context, build_context, enclosing_scope
 from codegen_lsp.core.languages import suggest_test_path
@@ -34,7 +35,6 @@ from codegen_lsp.core.text import (
 from codegen_lsp.core.types import (
     ApplyMode,
     CompletionRequest,
-    Delta,
     EditRequest,
     Message,
     Position,
@@ -44,7 +44,7 @@ from codegen_lsp.core.types import (
 from codegen_lsp.errors import ActionError
 
 if TYPE_CHECKING:
-    from codegen_lsp.providers.base import Provider
+    from codegen_lsp.core.provider import Provider
 
 #: non-blank lines above the target an answer may repeat before its own code; an echo must end
 #: on the target's comment or on one of the _ECHO_ANCHOR_LINES nearest lines (the def line)
@@ -256,20 +256,29 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     )
 
 
-# --- finish -----------------------------------------------------------------------------------
+# --- finish and run -------------------------------------------------------------------------
 
 
-def line_streamer(plan: Plan) -> LineStreamer:
-    """A :class:`LineStreamer` that cleans this plan's answer line by line (live insertion)."""
-    return LineStreamer(plan.cleanup)
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A piece of the answer's visible text as it arrived (for progress and echoing it)."""
+
+    text: str
 
 
-def finish(plan: Plan, answer: str) -> Result:
-    """Clean ``answer`` and turn it into the plan's edit (or text for SHOW / NEW_FILE)."""
-    if plan.mode == ApplyMode.SHOW:
-        prose = clean_prose(answer)
-        return Result(plan.mode, prose, None, None, None, () if prose else ("the model's answer was empty",))
-    lines = clean_code(answer, plan.cleanup)
+@dataclass(frozen=True, slots=True)
+class CodeLines:
+    """Cleaned code lines that nothing later changes, without line endings (for live insertion)."""
+
+    lines: tuple[str, ...]
+
+
+#: what :func:`run` hands out: chunks and code lines while the answer streams, the Result last
+Event = Chunk | CodeLines | Result
+
+
+def _code_result(plan: Plan, lines: list[str]) -> Result:
+    """The plan's edit (or new file) for the cleaned code ``lines``."""
     if not lines:
         return Result(
             plan.mode, "", None, plan.new_file_path, None, ("the model's answer contained no code",)
@@ -289,14 +298,23 @@ def finish(plan: Plan, answer: str) -> Result:
     return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, warnings)
 
 
+def _prose_result(plan: Plan, answer: str) -> Result:
+    prose = clean_prose(answer)
+    return Result(plan.mode, prose, None, None, None, () if prose else ("the model's answer was empty",))
+
+
+def finish(plan: Plan, answer: str) -> Result:
+    """Clean a whole ``answer`` and turn it into the plan's edit (or text for SHOW / NEW_FILE).
+
+    The same as :func:`run` over a provider that sends ``answer`` in one piece.
+    """
+    if plan.mode == ApplyMode.SHOW:
+        return _prose_result(plan, answer)
+    return _code_result(plan, clean_code(answer, plan.cleanup))
+
+
 #: streams whose answer is complete but whose transport is still winding down (see ``run``)
 _closing: set[asyncio.Task[None]] = set()
-
-
-async def _aclose(stream: AsyncIterator[Delta]) -> None:
-    aclose: Any = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 async def wait_closed() -> None:
@@ -305,46 +323,57 @@ async def wait_closed() -> None:
         await asyncio.gather(*_closing, return_exceptions=True)
 
 
-async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | None = None) -> Result:
-    """Stream the plan through ``provider`` (``on_text`` sees each raw chunk) and :func:`finish` it.
+async def run(plan: Plan, provider: Provider) -> AsyncGenerator[Event, None]:
+    """Stream the plan through ``provider``: a :class:`Chunk` per piece of text, the
+    :class:`CodeLines` the cleanup made final as they become final (not for SHOW), the
+    :class:`Result` last. Close it with ``contextlib.aclosing``.
 
-    The provider's stream is always closed (its HTTP response with it). On cancel or error that
-    happens before this returns; once the answer is complete it happens in the background, since
-    tearing down a connection costs about a millisecond that the user would otherwise wait for
-    before the edit (see bench/README.md, item 4).
+    The cleanup that releases the lines is the one that makes the result, so live insertion and
+    the final edit cannot disagree. The provider's stream is always closed (its HTTP response
+    with it): on cancel, error or an early close before this generator ends; once the answer is
+    complete in the background, since tearing down a connection costs about a millisecond that
+    the user would otherwise wait for before the edit (see bench/README.md, item 4).
     """
-    parts: list[str] = []
+    cleanup = Cleanup(plan.cleanup) if plan.mode != ApplyMode.SHOW else None
+    prose: list[str] = []
+    lines: list[str] = []
     finish_reason: str | None = None
     complete = False
-    # Small models keep talking after the code (a "usage" block, the comment again and again, up
-    # to max_tokens). The first closed fence ends the code for live insertion, so it ends it here
-    # too: both modes agree and nobody waits for tokens that cleanup would throw away.
-    watcher = line_streamer(plan) if plan.mode != ApplyMode.SHOW else None
     stream = provider.stream(plan.completion)
     try:
         async for delta in stream:
             if delta.text:
-                parts.append(delta.text)
-                if on_text is not None:
-                    on_text(delta.text)
-                if watcher is not None:
-                    watcher.feed(delta.text)
-                    if watcher.done:
-                        finish_reason = "stop"
-                        complete = True
+                yield Chunk(delta.text)
+                if cleanup is None:
+                    prose.append(delta.text)
+                else:
+                    final = cleanup.feed(delta.text)
+                    if final:
+                        lines += final
+                        yield CodeLines(tuple(final))
+                    # Small models keep talking after the code (a "usage" block, the comment again
+                    # and again, up to max_tokens): nobody waits for tokens cleanup throws away.
+                    if cleanup.done:
+                        finish_reason, complete = "stop", True
                         break
             if delta.finish_reason:
-                finish_reason = delta.finish_reason
-                complete = True
+                finish_reason, complete = delta.finish_reason, True
                 break
     finally:
         if complete:
-            task = asyncio.get_running_loop().create_task(_aclose(stream))
+            task = asyncio.get_running_loop().create_task(stream.aclose())
             _closing.add(task)
             task.add_done_callback(_closing.discard)
         else:
-            await _aclose(stream)
-    result = finish(plan, "".join(parts))
+            await stream.aclose()
+    if cleanup is None:
+        result = _prose_result(plan, "".join(prose))
+    else:
+        final = cleanup.flush()
+        if final:
+            lines += final
+            yield CodeLines(tuple(final))
+        result = _code_result(plan, lines)
     warnings = result.warnings
     if finish_reason == "length":
         limit = plan.completion.max_tokens
@@ -353,4 +382,4 @@ async def run(plan: Plan, provider: Provider, on_text: Callable[[str], None] | N
             "raise max_tokens for this action or the provider",
             *warnings,
         )
-    return replace(result, finish_reason=finish_reason, warnings=warnings)
+    yield replace(result, finish_reason=finish_reason, warnings=warnings)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,9 +34,9 @@ from codegen_lsp.lsp.positions import PositionCodec
 
 if TYPE_CHECKING:
     from codegen_lsp.core.pipeline import Plan, Result
+    from codegen_lsp.core.provider import Provider
     from codegen_lsp.core.settings import Settings
     from codegen_lsp.lsp.server import CodegenServer
-    from codegen_lsp.providers.base import Provider
 
 log = logging.getLogger(__name__)
 
@@ -323,6 +323,7 @@ async def _run_job(
 
     progress = JobProgress(ls, job)
     live: LiveInsertion | None = None
+    result: Result | None = None
     tokens = 0
     model = plan.completion.model or "?"
     try:
@@ -336,15 +337,17 @@ async def _run_job(
         )
         if streaming:
             live = LiveInsertion(ls, job, plan)
-
-        def on_text(text: str) -> None:
-            nonlocal tokens
-            tokens += 1
-            progress.report(f"{model}: {tokens} tokens")
-            if live is not None:
-                live.feed(text)
-
-        result = await pipeline.run(plan, provider, on_text)
+        async with contextlib.aclosing(pipeline.run(plan, provider)) as events:
+            async for event in events:
+                if isinstance(event, pipeline.Chunk):
+                    tokens += 1
+                    progress.report(f"{model}: {tokens} tokens")
+                elif isinstance(event, pipeline.CodeLines):
+                    if live is not None:
+                        live.feed(event.lines)
+                else:
+                    result = event
+        assert result is not None  # run() ends with its result or raises
         if live is not None:
             await live.stop()
         answer = await deliver(ls, job, plan, result, live)
@@ -516,14 +519,11 @@ class LiveInsertion:
     """
 
     def __init__(self, ls: CodegenServer, job: Job, plan: Plan) -> None:
-        from codegen_lsp.core import pipeline
-
         self.ls = ls
         self.job = job
         point = plan.target.start
         self.region = Range(point, point)
         self.shown = ""
-        self._streamer = pipeline.line_streamer(plan)
         self._ready = ""
         self.broken: str | None = None
         self._expected: tuple[str, str] | None = None  # (text after our edit, inserted text)
@@ -534,11 +534,10 @@ class LiveInsertion:
         self._pump = asyncio.ensure_future(self._run())
         job.on_change = self._on_change
 
-    def feed(self, text: str) -> None:
-        lines = self._streamer.feed(text)
-        if lines:
-            self._ready += "".join(line + self._eol for line in lines)
-            self._wake.set()
+    def feed(self, lines: Sequence[str]) -> None:
+        """Cleaned lines from the pipeline, final: they go in with the next edit."""
+        self._ready += "".join(line + self._eol for line in lines)
+        self._wake.set()
 
     def _on_change(self, applied: AppliedChange) -> None:
         if self._expected is not None and applied.after == self._expected[0]:

@@ -1,1 +1,1 @@
-"""Providers: one module per wire format, all behind :class:`~codegen_lsp.providers.base.Provider`."""
+"""Providers: one module per wire format, all behind :class:`~codegen_lsp.core.provider.Provider`."""

@@ -4,8 +4,8 @@ It takes the ``data`` of each server-sent event (the transport, httpx + httpx-ss
 split the bytes into events on CR/LF boundaries) and returns :class:`~codegen_lsp.core.types.Delta`
 objects with visible text only. It knows the dialects real servers speak: ``data: [DONE]``, the
 usage-only chunk whose ``choices`` is ``[]`` or ``null``, role-only deltas, reasoning sent as
-``reasoning_content`` / ``reasoning`` (ignored), ``<think>…</think>`` sent as content (dropped when
-it opens the answer, including R1-style answers that begin with a bare ``</think>``), and an
+``reasoning_content`` / ``reasoning`` (ignored), ``<think>`` sent as content (dropped by
+:class:`~codegen_lsp.core.think.ThinkFilter`, the filter every provider uses), and an
 ``error`` object inside an HTTP-200 stream (raised as the matching
 :class:`~codegen_lsp.errors.ProviderError`). The finish reason and usage are held back and
 delivered on one final delta, so ``finish_reason == "length"`` reaches the consumer, which warns.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from codegen_lsp.core.think import ThinkFilter
 from codegen_lsp.core.types import Delta, Usage
 from codegen_lsp.errors import (
     AuthError,
@@ -26,63 +27,6 @@ from codegen_lsp.errors import (
     ServerError,
     StreamError,
 )
-
-_OPEN = "<think>"
-_CLOSE = "</think>"
-
-
-class ThinkFilter:
-    """Drops a ``<think>…</think>`` block (or a bare leading ``</think>``) at the start of the answer.
-
-    Only the very start counts: a model that *writes* ``<think>`` later, in code or prose, keeps
-    it. Text is held back only while it could still be the start of a tag, so streaming stays
-    live for ordinary answers.
-    """
-
-    def __init__(self) -> None:
-        self._state = "start"  # start → (think → after) → text
-        self._pending = ""
-
-    def feed(self, text: str) -> str:
-        """Return the visible part of ``text`` that can be released now."""
-        if self._state == "text":
-            return text
-        self._pending += text
-        if self._state == "start":
-            head = self._pending.lstrip()
-            if not head or _OPEN.startswith(head) or _CLOSE.startswith(head):
-                return ""  # only whitespace or a possible tag prefix so far: decide later
-            if head.startswith(_OPEN):
-                self._state, self._pending = "think", head[len(_OPEN) :]
-            elif head.startswith(_CLOSE):
-                self._state, self._pending = "after", head[len(_CLOSE) :]
-            else:
-                self._state = "text"
-                released, self._pending = self._pending, ""
-                return released
-        if self._state == "think":
-            end = self._pending.find(_CLOSE)
-            if end < 0:
-                # keep only what might be the beginning of the closing tag
-                self._pending = self._pending[-(len(_CLOSE) - 1) :]
-                return ""
-            self._state, self._pending = "after", self._pending[end + len(_CLOSE) :]
-        # "after": the blank lines that separate the thoughts from the answer are not the answer,
-        # but the first line's own indentation is
-        head = self._pending.lstrip()
-        if not head:
-            return ""
-        lead = self._pending[: len(self._pending) - len(head)]
-        cut = max(lead.rfind("\n"), lead.rfind("\r"))
-        self._state, self._pending = "text", ""
-        return lead[cut + 1 :] + head
-
-    def flush(self) -> str:
-        """End of the answer: release what was held back as a possible tag prefix."""
-        released = self._pending if self._state == "start" else ""
-        self._pending = ""
-        self._state = "text"
-        return released
 
 
 def error_from_payload(

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from codegen_lsp.core.infill import Infiller
+from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings, Settings
 from codegen_lsp.errors import ProviderUnavailable
-from codegen_lsp.providers.base import Provider
 from codegen_lsp.providers.fim import HTTP_INFILLERS, infiller_for
 from codegen_lsp.providers.openai import OpenAIProvider
 from codegen_lsp.providers.resilient import Notice, ResilientInfiller, ResilientProvider

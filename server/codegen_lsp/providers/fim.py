@@ -25,15 +25,15 @@ fallback come from :class:`~codegen_lsp.providers.resilient.ResilientInfiller`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, ClassVar, Protocol
 
 import httpx
 
 from codegen_lsp.core.infill import FimFormat, Infiller, InfillRequest, chat_infill_messages
+from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta
-from codegen_lsp.providers.base import Provider
 from codegen_lsp.providers.fim_stream import (
     CompletionsStreamDecoder,
     LlamaInfillDecoder,
@@ -65,7 +65,7 @@ class HTTPInfiller(HTTPProvider):
         base = self._base_url.removesuffix("/v1") if self.from_root else self._base_url
         self._url = f"{base}{self.path}"
 
-    async def stream_infill(self, request: InfillRequest) -> AsyncIterator[Delta]:
+    async def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
         """Stream the middle. Raises only :class:`~codegen_lsp.errors.ProviderError` types."""
         first_deadline = self._first_deadline()
         decoder = self._decoder()
@@ -233,21 +233,16 @@ class ChatInfiller:
     def __repr__(self) -> str:
         return f"ChatInfiller({self.provider!r})"
 
-    async def stream_infill(self, request: InfillRequest) -> AsyncIterator[Delta]:
+    async def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
         completion = CompletionRequest(
             messages=chat_infill_messages(request),
             model=request.model,
             temperature=request.temperature,
             max_tokens=request.max_tokens,
         )
-        deltas = self.provider.stream(completion)
-        try:
+        async with contextlib.aclosing(self.provider.stream(completion)) as deltas:
             async for delta in deltas:
                 yield delta
-        finally:
-            close = getattr(deltas, "aclose", None)
-            if close is not None:
-                await close()
 
     async def aclose(self) -> None:
         await self.provider.aclose()

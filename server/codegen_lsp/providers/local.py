@@ -34,12 +34,13 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codegen_lsp.core.settings import ProviderSettings
+from codegen_lsp.core.think import ThinkFilter
 from codegen_lsp.core.types import CompletionRequest, Delta
 from codegen_lsp.errors import (
     FirstTokenTimeout,
@@ -229,7 +230,7 @@ _Item = Delta | BaseException | _End
 
 
 class LocalProvider:
-    """llama.cpp in-process behind :class:`~codegen_lsp.providers.base.Provider`."""
+    """llama.cpp in-process behind :class:`~codegen_lsp.core.provider.Provider`."""
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
@@ -315,7 +316,7 @@ class LocalProvider:
             )
         return ProviderError(f"Provider '{self.name}': {message}", provider=self.name)
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         cancelled = threading.Event()
@@ -339,6 +340,7 @@ class LocalProvider:
 
         threading.Thread(target=work, name=f"codegen-lsp local ({self.name})", daemon=True).start()
         timeouts = self.settings.timeouts
+        think = ThinkFilter()
         got_text = False
         ended = False
         try:
@@ -358,7 +360,9 @@ class LocalProvider:
                 if isinstance(item, BaseException):
                     raise item
                 got_text = got_text or bool(item.text)
-                yield item
+                visible = think.visible(item)
+                if visible is not None:
+                    yield visible
         finally:
             cancelled.set()
             if not ended:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from httpx_sse import EventSource, ServerSentEvent
@@ -41,7 +41,7 @@ class OpenAIProvider(HTTPProvider):
 
     # -- public --------------------------------------------------------------------------------
 
-    async def stream(self, request: CompletionRequest) -> AsyncIterator[Delta]:
+    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
         """Stream one completion. Raises only :class:`~codegen_lsp.errors.ProviderError` types."""
         first_deadline = self._first_deadline()
         decoder = ChatStreamDecoder(host=self.host, provider=self.name)

@@ -3,6 +3,7 @@ server's ``codegen.checkProvider`` both run this, so they measure and report the
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -34,10 +35,11 @@ async def probe(settings: Settings) -> ProbeResult:
     first: float | None = None
     answer = ""
     try:
-        async for delta in provider.stream(_REQUEST):
-            if delta.text and first is None:
-                first = time.monotonic() - started
-            answer += delta.text
+        async with contextlib.aclosing(provider.stream(_REQUEST)) as deltas:
+            async for delta in deltas:
+                if delta.text and first is None:
+                    first = time.monotonic() - started
+                answer += delta.text
     finally:
         await provider.aclose()
     return ProbeResult(provider.model, first, time.monotonic() - started, answer)

@@ -19,14 +19,14 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, Literal, Protocol, TypeVar
 
 from codegen_lsp.core.infill import Infiller, InfillRequest
+from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.types import CompletionRequest, Delta
 from codegen_lsp.errors import ProviderError, ProviderUnavailable
-from codegen_lsp.providers.base import Provider
 
 logger = logging.getLogger("codegen_lsp.providers")
 
@@ -100,7 +100,9 @@ class _Resilient(Generic[_S]):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(p.name for p in self.providers)})"
 
-    async def _run(self, open_stream: Callable[[_S], AsyncIterator[Delta]]) -> AsyncGenerator[Delta, None]:
+    async def _run(
+        self, open_stream: Callable[[_S], AsyncGenerator[Delta, None]]
+    ) -> AsyncGenerator[Delta, None]:
         last_error: ProviderError | None = None
         for index, provider in enumerate(self.providers):
             self.active, self.name, self.model = provider, provider.name, provider.model
@@ -108,24 +110,20 @@ class _Resilient(Generic[_S]):
             while True:
                 produced = False
                 delay: float | None = None
-                deltas = open_stream(provider)
                 try:
-                    async for delta in deltas:
-                        if delta.text:
-                            produced = True
-                        yield delta
+                    # an abandoned or cancelled consumer closes the inner stream (and its HTTP
+                    # response) now, not whenever the generator is garbage-collected
+                    async with contextlib.aclosing(open_stream(provider)) as deltas:
+                        async for delta in deltas:
+                            if delta.text:
+                                produced = True
+                            yield delta
                     return
                 except ProviderError as error:
                     if produced:
                         raise  # content already reached the consumer: never replay or mix
                     last_error = error
                     delay = self._retry_delay(error, attempt, self._retries[index])
-                finally:
-                    # an abandoned or cancelled consumer closes the inner stream (and its HTTP
-                    # response) now, not whenever the generator is garbage-collected
-                    close = getattr(deltas, "aclose", None)
-                    if close is not None:
-                        await close()
                 if delay is None:
                     break
                 attempt += 1
