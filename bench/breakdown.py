@@ -27,7 +27,7 @@ RESULTS = servers.BENCH / "results"
 STAGES = ("feed", "pipeline_returned", "apply_edit_start", "send_start", "send_end")
 LABELS = {
     "feed": "last byte → last event decoded (socket, httpx, httpx-sse)",
-    "pipeline_returned": "→ pipeline.run hands out its result (stream closes in background)",
+    "pipeline_returned": "→ pipeline.run yields the result (stream closes in background)",
     "apply_edit_start": "→ apply_edit starts (live.stop, deliver)",
     "send_start": "→ applyEdit handed to pygls (replay, index, edit, request)",
     "send_end": "serialize + write to stdout (pygls _send_data)",
