@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import docs
-from bench.refprovider import RefProvider, Script
+from bench.refprovider import RefProvider, Script, always
 from bench.servers import isolated_env
 
 
@@ -38,7 +38,7 @@ def generate_runs(workdir: Path, runs: int, script: Script) -> list[CliRun]:
     exe = Path(sys.executable).with_name("codegen-lsp")
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "codegen_lsp"]
     results = []
-    with RefProvider(lambda body: script) as provider:
+    with RefProvider(always(script)) as provider:
         env = isolated_env(workdir, CODEGEN_LSP_BASE_URL=provider.base_url, CODEGEN_LSP_MODEL="bench")
         for i in range(runs + 1):
             provider.take()

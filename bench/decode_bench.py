@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from bench import docs
-from bench.refprovider import RefProvider, Script
+from bench.refprovider import RefProvider, Script, always
 
 
 @dataclass
@@ -83,6 +83,6 @@ async def _provider_stream(base_url: str) -> tuple[int, float, float]:
 
 
 def provider_over_loopback(tokens: int) -> Throughput:
-    with RefProvider(lambda body: Script(docs.long_answer(tokens))) as provider:
+    with RefProvider(always(Script(docs.long_answer(tokens)))) as provider:
         count, wall, cpu = asyncio.run(_provider_stream(provider.base_url))
     return Throughput(tokens, wall, cpu) if count else Throughput(0, wall, cpu)

@@ -21,7 +21,7 @@ import psutil
 
 from bench import docs
 from bench.lspclient import LspClient, Received
-from bench.refprovider import RefProvider, Script, Served
+from bench.refprovider import RefProvider, Script, Served, always, by_tag
 from bench.servers import ServerSpec
 
 #: a document nobody opened: a code-action request for it is the cheapest round trip a server
@@ -296,9 +296,9 @@ def _edit_uri(item: Received) -> str | None:
     edit = (item.params or {}).get("edit") or {}
     for change in edit.get("documentChanges") or ():
         if "textDocument" in change:
-            return change["textDocument"]["uri"]
+            return str(change["textDocument"]["uri"])
     for uri in edit.get("changes") or {}:
-        return uri
+        return str(uri)
     return None
 
 
@@ -364,7 +364,7 @@ async def single_edit_jobs(
 ) -> JobsResult:
     """Item 4 (last byte → applyEdit) and item 7 (RSS over ``jobs`` jobs), one process."""
     result = JobsResult()
-    provider.choose = lambda body: script
+    provider.choose = always(script)
     async with session(spec, workdir, log_name=f"{spec.name}.jobs") as client:
         text, line = docs.job_document("bench-job-0")
         uri = f"file://{workdir}/job.py"
@@ -392,7 +392,7 @@ async def live_jobs(
 ) -> list[float]:
     """Item 5: with ``streamEdits`` on, the token that completes the first code line → the
     first applyEdit (the first visible edit)."""
-    provider.choose = lambda body: script
+    provider.choose = always(script)
     firsts = []
     async with session(spec, workdir, options={"streamEdits": True}, log_name=f"{spec.name}.live") as client:
         text, line = docs.job_document("bench-job-0")
@@ -423,7 +423,7 @@ async def concurrent_jobs(
     spec: ServerSpec, workdir: Path, provider: RefProvider, jobs: int, make: Callable[[str], Script]
 ) -> ConcurrentResult:
     """Item 7: ``jobs`` jobs at once on ``jobs`` documents; peak RSS sampled every 10 ms."""
-    provider.choose = lambda body: make(_tag_of(body))
+    provider.choose = by_tag(make)
     async with session(spec, workdir, log_name=f"{spec.name}.concurrent") as client:
         opened = []
         for n in range(jobs):
@@ -464,14 +464,6 @@ async def concurrent_jobs(
         )
 
 
-def _tag_of(body: dict[str, Any]) -> str:
-    from bench.refprovider import JOB_TAG
-
-    prompt = "\n".join(str(m.get("content", "")) for m in body.get("messages", ()))
-    found = JOB_TAG.search(prompt)
-    return found.group(0) if found else ""
-
-
 @dataclass
 class TokenCpu:
     tokens: int
@@ -491,7 +483,7 @@ async def server_cpu_per_tokens(
         await client.open(uri, text)
         for size in sizes:
             script = Script(docs.long_answer(size), tag="bench-job-0")
-            provider.choose = lambda body, script=script: script
+            provider.choose = always(script)
             entry = TokenCpu(size, [], [])
             for i in range(repeats + 1):
                 await ping(client)

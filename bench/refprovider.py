@@ -1,20 +1,20 @@
 """The reference provider: an OpenAI-compatible streaming server on loopback that stamps its bytes.
 
-Like ``tests/loopback.py`` it runs its own event loop in a background thread, but instead of a
-queue of canned replies it answers every ``POST …/chat/completions`` from a :class:`Script`
-(time to first token, the tokens, the gap between tokens), chosen per request by ``choose`` so
-that concurrent jobs can be told apart by their prompt. For each request it records, with
-``time.perf_counter()`` (``CLOCK_MONOTONIC``, comparable with the benchmark client's stamps):
-when the request was read, when the first content byte, the byte that completed the first
-line, and the last byte of the response were written. The finish chunk, the usage chunk,
-``data: [DONE]`` and the end of the chunked body go out in one write, so "the provider's last
-byte" is one instant.
+A :class:`loopback.http.LoopbackHTTPServer` (the tests' server base), but instead of a queue of
+canned replies it answers every ``POST …/chat/completions`` from a :class:`Script` (time to
+first token, the tokens, the gap between tokens), chosen per request by ``choose`` so that
+concurrent jobs can be told apart by their prompt. Tokens go out at their due time measured from
+the request, not after a pause from the previous write, so a slow write does not push the rest
+back. For each request it records, with ``time.perf_counter()`` (``CLOCK_MONOTONIC``, comparable
+with the benchmark client's stamps): when the request was read, when the first content byte,
+the byte that completed the first line, and the last byte of the response were written. The
+finish chunk, the usage chunk, ``data: [DONE]`` and the end of the chunked body go out in one
+write, so "the provider's last byte" is one instant.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import threading
@@ -22,6 +22,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from loopback.http import (
+    LAST_CHUNK,
+    LoopbackHTTPServer,
+    RecordedRequest,
+    client_gone,
+    http_chunk,
+    response_head,
+)
+from loopback.openai import chat_chunks, error_body
 
 
 @dataclass(frozen=True)
@@ -50,86 +60,23 @@ class Served:
     disconnected: bool = False
 
 
-def _event(obj: Any) -> bytes:
-    data = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
-    payload = f"data: {data}\n\n".encode()
-    return b"%x\r\n%s\r\n" % (len(payload), payload)
+_STREAM_HEADERS = {
+    "Content-Type": "text/event-stream",
+    "Cache-Control": "no-cache",
+    "Transfer-Encoding": "chunked",
+}
 
 
-def _chunk(content: str | None = None, finish: str | None = None, role: str | None = None) -> dict[str, Any]:
-    delta: dict[str, Any] = {}
-    if role:
-        delta["role"] = role
-    if content is not None:
-        delta["content"] = content
-    return {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion.chunk",
-        "created": 1_700_000_000,
-        "model": "bench",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-    }
-
-
-class RefProvider:
+class RefProvider(LoopbackHTTPServer):
     """See the module docstring. Use as a context manager or call :meth:`start`/:meth:`stop`."""
 
+    thread_name = "bench-provider"
+
     def __init__(self, choose: Callable[[dict[str, Any]], Script] | None = None) -> None:
-        self.choose: Callable[[dict[str, Any]], Script] = choose or (lambda body: Script(["ok\n"]))
+        super().__init__()
+        self.choose: Callable[[dict[str, Any]], Script] = choose or always(Script(["ok\n"]))
         self.served: list[Served] = []
-        self.port = 0
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
         self._lock = threading.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> RefProvider:
-        ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
-            self.port = self._server.sockets[0].getsockname()[1]
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="bench-provider", daemon=True)
-        self._thread.start()
-        if not ready.wait(10):
-            raise RuntimeError("reference provider did not start")
-        return self
-
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-
-        async def shutdown() -> None:
-            if self._server is not None:
-                self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
-        self._loop = self._thread = None
-
-    def __enter__(self) -> RefProvider:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def take(self) -> list[Served]:
         """The records so far, emptying the list."""
@@ -137,70 +84,31 @@ class RefProvider:
             served, self.served = self.served, []
         return served
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                raw = await reader.readexactly(int(headers.get("content-length", "0")))
-                t_request = time.perf_counter()
-                if method != "POST" or not target.split("?")[0].endswith("/chat/completions"):
-                    body = b'{"error":{"message":"bench provider: only POST /v1/chat/completions"}}'
-                    writer.write(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\n"
-                        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-                    )
-                    await writer.drain()
-                    continue
-                request = json.loads(raw)
-                script = self.choose(request)
-                record = Served(tag=script.tag, body=request, t_request=t_request)
-                with self._lock:
-                    self.served.append(record)
-                if not await self._stream(script, record, reader, writer):
-                    return
-        finally:
-            self._tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+    async def answer(
+        self, request: RecordedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        if request.method != "POST" or not request.path.endswith("/chat/completions"):
+            body = json.dumps(error_body("bench provider: only POST /v1/chat/completions")).encode()
+            headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
+            writer.write(response_head(404, headers) + body)
+            await writer.drain()
+            return True
+        payload = request.json
+        script = self.choose(payload)
+        record = Served(tag=script.tag, body=payload, t_request=request.received)
+        with self._lock:
+            self.served.append(record)
+        return await self._stream(script, record, reader, writer)
 
     async def _stream(
         self, script: Script, record: Served, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
         # Everything is encoded before the first byte goes out, so the gaps are what was asked for.
-        pieces = [_event(_chunk(token)) for token in script.tokens]
-        tail = (
-            _event(_chunk(finish="stop"))
-            + _event(
-                {
-                    "id": "chatcmpl-bench",
-                    "object": "chat.completion.chunk",
-                    "created": 1_700_000_000,
-                    "model": "bench",
-                    "choices": [],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": len(pieces), "total_tokens": 10},
-                }
-            )
-            + _event("[DONE]")
-            + b"0\r\n\r\n"
-        )
+        events = [http_chunk(event) for event in chat_chunks(*script.tokens, model="bench")]
+        count = len(script.tokens)
+        head, pieces, tail = events[0], events[1 : 1 + count], b"".join(events[1 + count :]) + LAST_CHUNK
         first_line = next((i for i, t in enumerate(script.tokens) if "\n" in t), None)
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n" + _event(_chunk(role="assistant", content=""))
-        )
+        writer.write(response_head(200, _STREAM_HEADERS) + head)
         await writer.drain()
         start = record.t_request
         try:
@@ -209,7 +117,7 @@ class RefProvider:
                 delay = due - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                if reader.at_eof() or writer.transport.is_closing():
+                if client_gone(reader, writer):
                     record.disconnected = True
                     return False
                 t = time.perf_counter()
@@ -230,6 +138,11 @@ class RefProvider:
             record.disconnected = True
             return False
         return True
+
+
+def always(script: Script) -> Callable[[dict[str, Any]], Script]:
+    """A ``choose`` that answers every request with ``script``."""
+    return lambda body: script
 
 
 JOB_TAG = re.compile(r"bench-job-\d+")

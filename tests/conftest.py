@@ -1,18 +1,13 @@
-"""Shared pytest fixtures: scripted loopback HTTP servers (see ``tests/loopback.py``).
+"""Shared pytest fixtures: scripted loopback HTTP servers (the ``loopback`` package at the root).
 
 Kept small and general on purpose; suites add their own ``conftest.py`` in their folders.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-
-# Make ``from loopback import ...`` work from any test folder (tests/ is not a package).
-sys.path.insert(0, str(Path(__file__).parent))
 
 from loopback import LoopbackServer
 

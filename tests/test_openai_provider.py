@@ -1,4 +1,4 @@
-"""OpenAIProvider against a real scripted HTTP server on 127.0.0.1 (``tests/loopback.py``).
+"""OpenAIProvider against a real scripted HTTP server on 127.0.0.1 (the ``loopback`` package).
 
 Covers the wire contract: the request sent, slow tokens arriving one by one, each error status with
 its message, Retry-After, malformed and mid-stream errors, the three timeouts kept apart, streams

@@ -25,8 +25,6 @@ from lsprotocol import types as lsp
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
-
 from loopback import LoopbackServer
 
 PROFILES = [

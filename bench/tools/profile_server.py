@@ -1,9 +1,9 @@
 """Profile the language server under one benchmark scenario with pyinstrument.
 
-    .venv/bin/python -m bench.profile_server typing      # 200 didChange on a 100k-line document
-    .venv/bin/python -m bench.profile_server actions     # 500 codeAction requests on it
-    .venv/bin/python -m bench.profile_server jobs        # 200 generate jobs (last byte → applyEdit)
-    .venv/bin/python -m bench.profile_server startup     # process start → initialize answered
+    .venv/bin/python -m bench.tools.profile_server typing      # 200 didChange on a 100k-line document
+    .venv/bin/python -m bench.tools.profile_server actions     # 500 codeAction requests on it
+    .venv/bin/python -m bench.tools.profile_server jobs        # 200 generate jobs (last byte → applyEdit)
+    .venv/bin/python -m bench.tools.profile_server startup     # process start → initialize answered
 
 The server runs as ``python -m pyinstrument … -m codegen_lsp.lsp`` and writes its text report
 to ``bench/results/profile-<scenario>.txt`` when it exits. pyinstrument is a bench/test extra,
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from bench import docs, lsp_bench, servers
-from bench.refprovider import RefProvider, Script
+from bench.refprovider import RefProvider, Script, always
 
 RESULTS = servers.BENCH / "results"
 
@@ -31,7 +31,7 @@ async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: Re
             return
         if name == "jobs":
             script = Script(docs.ANSWER_TOKENS, tag="bench-job-0")
-            provider.choose = lambda body: script
+            provider.choose = always(script)
             text, line = docs.job_document("bench-job-0")
             uri = f"file://{home}/job.py"
             await client.open(uri, text)

@@ -1,5 +1,5 @@
 """The language server with stopwatches and a heap tracer clipped on, for finding where time and
-memory go (:mod:`bench.breakdown`). It copies none of the server's code: it wraps a few of the
+memory go (:mod:`bench.tools.breakdown`). It copies none of the server's code: it wraps a few of the
 real functions from outside (each wrapper stamps, then calls the original) and then runs
 ``codegen_lsp.lsp`` as ``python -m codegen_lsp.lsp`` would.
 
@@ -8,7 +8,7 @@ passes after the provider's last byte: the decoder fed an event (the last one co
 ``pipeline.run`` handing out its result, ``apply_edit`` starting, the applyEdit request leaving through
 pygls' writer. It also records every garbage-collector pause as ``gc<generation> <seconds>``.
 ``perf_counter`` is ``CLOCK_MONOTONIC``, the clock the reference provider and the client stamp
-with, so :mod:`bench.breakdown` lines the stages up with the provider's last byte.
+with, so :mod:`bench.tools.breakdown` lines the stages up with the provider's last byte.
 
 ``BENCH_GC_FREEZE=1``: ``gc.freeze()`` after the server's imports (an experiment for the tails).
 

@@ -1,9 +1,9 @@
 """Where the time after the provider's last byte goes (item 4), and what grows over many jobs (item 7).
 
-    .venv/bin/python -m bench.breakdown stages [--jobs 300]
-    .venv/bin/python -m bench.breakdown memory [--jobs 1000]
+    .venv/bin/python -m bench.tools.breakdown stages [--jobs 300]
+    .venv/bin/python -m bench.tools.breakdown memory [--jobs 1000]
 
-``stages`` runs jobs against :mod:`bench.instrumented_server` and prints, per stage, p50/p99 of
+``stages`` runs jobs against :mod:`bench.tools.instrumented_server` and prints, per stage, p50/p99 of
 the time since the previous stage, from the provider's last byte to the client reading the
 ``workspace/applyEdit``. ``memory`` runs jobs under tracemalloc and writes the allocation growth
 between job 200 and the last job to ``bench/results/tracemalloc.txt``.
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from bench import docs, lsp_bench, servers
-from bench.refprovider import RefProvider, Script
+from bench.refprovider import RefProvider, Script, always
 from bench.stats import summary
 
 RESULTS = servers.BENCH / "results"
@@ -39,7 +39,7 @@ LABELS = {
 
 def _spec(provider: RefProvider, home: Path, **env: str) -> servers.ServerSpec:
     spec = servers.ours(provider.base_url, home)
-    spec.command = [sys.executable, "-m", "bench.instrumented_server"]
+    spec.command = [sys.executable, "-m", "bench.tools.instrumented_server"]
     paths = [str(servers.ROOT), spec.env.get("PYTHONPATH", "")]
     spec.env = {**spec.env, **env, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     return spec
@@ -49,7 +49,7 @@ async def stages(jobs: int, env: dict[str, str]) -> dict[str, dict[str, float | 
     home = servers.temp_home()
     stamps = home / "stamps.txt"
     script = Script(docs.ANSWER_TOKENS, ttft=0.02, interval=0.001, tag="bench-job-0")
-    with RefProvider(lambda body: script) as provider:
+    with RefProvider(always(script)) as provider:
         spec = _spec(provider, home, BENCH_STAMPS=str(stamps), **env)
         timings = []
         async with lsp_bench.session(spec, home, log_name="breakdown") as client:
@@ -103,7 +103,7 @@ async def memory(jobs: int) -> Path:
     report = RESULTS / "tracemalloc.txt"
     report.unlink(missing_ok=True)
     script = Script(docs.ANSWER_TOKENS, tag="bench-job-0")
-    with RefProvider(lambda body: script) as provider:
+    with RefProvider(always(script)) as provider:
         spec = _spec(provider, home, BENCH_TRACEMALLOC=str(report))
         async with lsp_bench.session(spec, home, log_name="tracemalloc") as client:
             text, line = docs.job_document("bench-job-0")

@@ -1,6 +1,6 @@
 """What codegen-lsp imports on its way to ``initialize`` that a bare pygls server does not.
 
-    .venv/bin/python -m bench.startup_imports [--rounds 5]
+    .venv/bin/python -m bench.tools.startup_imports [--rounds 5]
 
 Runs ``python -X importtime`` for the bare server's imports (``pygls.lsp.server``) and for ours
 (the console script's ``codegen_lsp.cli``, then ``codegen_lsp.lsp.server`` and what the
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"imported only by codegen-lsp: {sum(extra.values()) / 1000:.1f} ms in {len(extra)} modules; the largest:"
     )
-    for name, us in sorted(extra.items(), key=lambda item: -item[1])[: args.top]:
-        print(f"  {us / 1000:7.1f} ms  {name}")
+    for name, median_us in sorted(extra.items(), key=lambda item: -item[1])[: args.top]:
+        print(f"  {median_us / 1000:7.1f} ms  {name}")
     return 0
 
 
