@@ -1,4 +1,4 @@
-# Shared by scripts/demo and scripts/test: find Python >= 3.11 and make the project's venv.
+# Shared by scripts/demo, scripts/test and scripts/check: find Python >= 3.11 and make the project's venv.
 # Sourced, not run. Honours PYTHON (the interpreter to build .venv with) and VENV (its path).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,4 +44,23 @@ pip_install() {
     return 1
   fi
   echo "== installed in $((SECONDS - started)) s"
+}
+
+# install_once EXTRAS: pip_install EXTRAS unless this venv already holds them for the current
+# pyproject.toml (a stamp in the venv records the install), so a fast lane skips pip's ~10 s.
+# A venv whose codegen-lsp is installed from another checkout (a git worktree borrowing the main
+# checkout's venv) is used as it is: installing would point it at this checkout.
+install_once() {
+  local extras=$1 installed
+  local stamp="$VENV/.codegen-lsp-installed-${extras//,/-}"
+  installed=$(PYTHONPATH= "$VENV/bin/python" -c 'import codegen_lsp; print(codegen_lsp.__file__)' 2>/dev/null || true)
+  if [ -n "$installed" ] && [ "${installed#"$ROOT"/}" = "$installed" ]; then
+    echo "== using $VENV as it is (its codegen-lsp comes from ${installed%/server/*})"
+    return 0
+  fi
+  if [ -n "$installed" ] && [ -f "$stamp" ] && [ "$stamp" -nt "$ROOT/pyproject.toml" ]; then
+    return 0
+  fi
+  pip_install "$extras"
+  touch "$stamp"
 }

@@ -8,29 +8,22 @@ changed answer shape all break it).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench import run
+from bench.stats import percentile, summary
 
 
-@pytest.fixture
-def bench_run(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.syspath_prepend(str(ROOT))
-    from bench import run
-
-    return run
-
-
-def test_quick_run_measures_every_item(bench_run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.e2e
+def test_quick_run_measures_every_item(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     output = tmp_path / "quick.json"
-    assert bench_run.main(["--quick", "--output", str(output)]) == 0
+    assert run.main(["--quick", "--output", str(output)]) == 0
 
     report = json.loads(output.read_text())
     results = report["results"]
-    assert set(bench_run.ITEMS) <= set(results)
+    assert set(run.ITEMS) <= set(results)
     assert results["startup"]["codegen-lsp"]["startup_s"]["p50"] > 0
     assert results["documents"]["codegen-lsp"]["2000"]["code_action_ms"]["n"] > 0
     assert results["jobs"]["last_byte_to_apply_edit_ms"]["n"] == 3
@@ -45,9 +38,6 @@ def test_quick_run_measures_every_item(bench_run, tmp_path: Path, capsys: pytest
 
 
 def test_percentiles_are_nearest_rank() -> None:
-    sys.path.insert(0, str(ROOT))
-    from bench.stats import percentile, summary
-
     samples = [float(n) for n in range(1, 101)]
     assert percentile(samples, 50) == 50
     assert percentile(samples, 99) == 99

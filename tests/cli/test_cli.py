@@ -11,6 +11,8 @@ import pytest
 
 from loopback import LoopbackServer, chat_reply, error_reply
 
+pytestmark = pytest.mark.e2e
+
 FENCED_PY = (
     "Here is the implementation:\n\n```python\n",
     "# Return the factorial of n.\n",

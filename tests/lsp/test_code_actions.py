@@ -11,7 +11,7 @@ from lsprotocol import types as lsp
 
 from conftest import Editor
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 SOURCE = "import os\n\n# return the sum of a and b\n\ndef add(a, b):\n    pass\n"
 SELECTION_TITLES = [

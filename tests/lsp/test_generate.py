@@ -17,7 +17,7 @@ from lsprotocol import types as lsp
 from conftest import Editor, wait_until
 from loopback import Pause, chat_chunk, chat_reply, error_reply, sse_event, sse_reply
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 PY = "import os\n\n# return the sum of a and b\n\nprint(1)\n"
 ADD = ("```python\n", "def add(a, b):\n", "    return a + b\n", "```\n")

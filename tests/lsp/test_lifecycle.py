@@ -8,12 +8,15 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from conftest import _HOME, Editor, _make_client, base_options, server_env
 from loopback import LoopbackServer, chat_reply, error_reply
+
+pytestmark = pytest.mark.e2e
 
 SOURCE = "# return the sum of a and b\n\n"
 
