@@ -39,15 +39,6 @@ def split_lines_keepends(text: str) -> list[str]:
     return [part + end for part, end in zip(parts, [*ends, ""], strict=True)]
 
 
-def line_ending(line: str) -> str:
-    """The ending a line from :func:`split_lines_keepends` carries (``""`` for the last one)."""
-    if line.endswith("\r\n"):
-        return "\r\n"
-    if line.endswith(("\n", "\r")):
-        return line[-1]
-    return ""
-
-
 def detect_eol(text: str) -> str:
     """The dominant line ending of ``text``; ``"\\n"`` when it has none. Ties go to ``\\n``."""
     crlf = text.count("\r\n")

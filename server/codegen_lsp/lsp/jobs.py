@@ -20,7 +20,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from codegen_lsp.core.tracking import Change, RangeTracker
+from codegen_lsp.core.tracking import RangeTracker
 from codegen_lsp.core.types import Range
 from codegen_lsp.lsp.documents import AppliedChange
 
@@ -74,9 +74,6 @@ class Job:
             if not tracker.apply(applied.change):
                 return None
         return tracker.range
-
-    def changes_since(self, start: int) -> list[Change]:
-        return [applied.change for applied in self.changes[start:]]
 
 
 class JobManager:
