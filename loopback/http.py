@@ -81,13 +81,13 @@ def http_chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def sse_event(data: str | Mapping[str, Any], *, event: str | None = None) -> bytes:
-    """One server-sent event: ``data: <json or text>`` followed by a blank line. JSON is compact,
-    as OpenAI sends it."""
+def sse_event(data: str | Mapping[str, Any], *, event: str | None = None, eol: str = "\n") -> bytes:
+    """One server-sent event: ``data: <json or text>`` followed by a blank line, lines ending in
+    ``eol`` (SSE allows ``\\n``, ``\\r\\n`` and ``\\r``). JSON is compact, as OpenAI sends it."""
     text = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    head = f"event: {event}\n" if event else ""
-    lines = "".join(f"data: {line}\n" for line in text.split("\n"))
-    return f"{head}{lines}\n".encode()
+    head = f"event: {event}{eol}" if event else ""
+    lines = "".join(f"data: {line}{eol}" for line in text.split("\n"))
+    return f"{head}{lines}{eol}".encode()
 
 
 async def read_request(reader: asyncio.StreamReader) -> RecordedRequest | None:

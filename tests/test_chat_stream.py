@@ -27,25 +27,16 @@ from codegen_lsp.errors import (
     StreamError,
 )
 from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
+from loopback import chat_chunk, sse_event
 
 
-def chunk(content: str | None = None, finish: str | None = None, **delta: object) -> str:
-    body: dict[str, object] = dict(delta)
-    if content is not None:
-        body["content"] = content
-    return json.dumps(
-        {
-            "id": "c1",
-            "object": "chat.completion.chunk",
-            "model": "m",
-            "choices": [{"index": 0, "delta": body, "finish_reason": finish}],
-        },
-        ensure_ascii=False,
-    )
+def chunk(content: str | None = None, finish: str | None = None, **delta: str) -> str:
+    """One chunk's JSON as the decoder receives it; multibyte text unescaped, as providers send it."""
+    return json.dumps(chat_chunk(content, finish_reason=finish, **delta), ensure_ascii=False)
 
 
 def data(*events: str, eol: str = "\n") -> bytes:
-    return "".join(f"data: {e}{eol}{eol}" for e in events).encode()
+    return b"".join(sse_event(event, eol=eol) for event in events)
 
 
 USAGE_EMPTY = json.dumps({"id": "c1", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}})
