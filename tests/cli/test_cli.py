@@ -241,13 +241,16 @@ def test_explain_prints_prose(tmp_path: Path, loopback: LoopbackServer) -> None:
 
 
 def test_check_reports_provider_and_first_token(tmp_path: Path, loopback: LoopbackServer) -> None:
-    loopback.script(chat_reply("OK"))
+    loopback.script(chat_reply("```python\n", "def add(a, b):\n", "    return a + b\n```"))
     done = run_cli("check", cwd=tmp_path, base_url=loopback.base_url)
     assert done.returncode == 0, done.stderr
     assert loopback.base_url in done.stdout
     assert "environment" in done.stdout
     assert "first token 180 s" in done.stdout  # the timeouts in effect
     assert "first token after" in done.stdout
+    # The probe is a small coding request; its answer's first line of code is shown.
+    assert "function add(a, b)" in str(loopback.requests[0].json["messages"])
+    assert "answer begins 'def add(a, b):'" in done.stdout
 
 
 def test_check_diagnoses_a_dead_endpoint(tmp_path: Path, loopback: LoopbackServer) -> None:
@@ -265,6 +268,31 @@ def test_providers_lists_every_preset(tmp_path: Path) -> None:
                  "mistral", "together", "gemini", "mishalsgpt", "local"):  # fmt: skip
         assert f"\n{name} " in done.stdout
     assert "OPENROUTER_API_KEY" in done.stdout
+    assert "Embedded models for the local provider" in done.stdout
+    for model in ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"):
+        assert model in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("config", "marked"),
+    [
+        pytest.param('model = "qwen2.5-coder-1.5b"\n', "qwen2.5-coder-1.5b", id="model-setting"),
+        pytest.param('provider = "ollama"\n', None, id="remote-provider"),
+    ],
+)
+def test_providers_marks_the_embedded_model_in_effect_and_says_why(
+    tmp_path: Path, config: str, marked: str | None
+) -> None:
+    (tmp_path / ".codegen-lsp.toml").write_text(config, encoding="utf-8")
+    done = run_cli("providers", cwd=tmp_path, base_url=None, extra_env={"CODEGEN_LSP_MODEL": ""})
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("*  ")]
+    if marked is None:
+        assert rows == []
+        assert "none in effect here: the provider in effect is ollama (openai)" in done.stdout
+    else:
+        assert [row.split()[1] for row in rows] == [marked]
+        assert "in effect here: chosen by the model setting (project config" in done.stdout
 
 
 def test_no_provider_explains_how_to_configure(tmp_path: Path) -> None:

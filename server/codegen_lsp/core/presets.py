@@ -22,7 +22,8 @@ class Preset:
     name: str
     type: ProviderType
     base_url: str | None
-    model: str
+    #: None: the provider picks (``local``: the embedded model installed, see core.localmodels)
+    model: str | None
     api_key_env: str | None
     note: str
     #: the server's own fill-in-the-middle API, when it has one (None: a fill-in prompt over chat)
@@ -133,9 +134,9 @@ _ALL = (
         "local",
         "local",
         None,
-        "SmolLM2-135M-Instruct",
         None,
-        "The embedded offline model, run in-process by llama.cpp (needs the [local] extra).",
+        None,
+        "An embedded offline coder model, run in-process by llama.cpp (needs the [local] extra).",
     ),
 )
 

@@ -178,10 +178,12 @@ class ProviderSettings:
     max_tokens: int | None = option(1024, check=check_opt_int)
     #: how this provider fills in the middle (inline completion); None: a fill-in prompt over chat
     fim_format: FimFormat | None = option(None, check=check_fim_format)
-    # type = "local" only
+    # type = "local" only (``model`` names an embedded model unless model_path is set)
     model_path: str | None = option(None, check=check_str)
     n_ctx: int = option(4096, check=check_int)
     n_threads: int | None = option(None, check=check_opt_int)
+    #: seconds a loaded model may sit unused before its memory is released; 0 keeps it loaded
+    unload_after: float = option(600.0, check=check_number)
     #: the preset that filled in type, base URL, model and key variable (by name or ``preset = …``)
     preset: str | None = option(None, check=check_str)
 

@@ -34,6 +34,8 @@ class CompletionRequest:
 class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    #: prompt tokens the model did not evaluate again (a KV/prompt cache hit)
+    cached_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

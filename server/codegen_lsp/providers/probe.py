@@ -1,5 +1,8 @@
-"""One tiny real request through the configured provider chain: ``codegen-lsp check`` and the
-server's ``codegen.checkProvider`` both run this, so they measure and report the same thing."""
+"""One small real coding request through the configured provider chain: ``codegen-lsp check`` and
+the server's ``codegen.checkProvider`` both run this, so they measure and report the same thing.
+
+The request asks for a one-line function, so its answer's first line of code shows at a glance
+whether the model writes code at all (a chat model that answers prose shows that too)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,14 @@ from codegen_lsp.core.types import CompletionRequest, Message
 from codegen_lsp.providers.factory import build_chain
 
 _REQUEST = CompletionRequest(
-    messages=(Message("user", "Reply with the single word OK."),), max_tokens=8, temperature=0
+    messages=(
+        Message(
+            "user",
+            "Write a Python function add(a, b) that returns the sum of a and b. Answer with the code only.",
+        ),
+    ),
+    max_tokens=48,
+    temperature=0,
 )
 
 
@@ -23,9 +33,17 @@ class ProbeResult:
     total: float
     answer: str
 
+    @property
+    def first_line(self) -> str:
+        """The answer's first line that is not blank and not a markdown fence."""
+        for line in self.answer.splitlines():
+            if line.strip() and not line.lstrip().startswith("```"):
+                return line.rstrip()
+        return ""
+
     def summary(self) -> str:
         first = f"first token after {self.first_token:.2f}s" if self.first_token is not None else "no content"
-        return f"{first}, done in {self.total:.2f}s, answer {self.answer.strip()[:40]!r}"
+        return f"{first}, done in {self.total:.2f}s, answer begins {self.first_line[:60]!r}"
 
 
 async def probe(settings: Settings) -> ProbeResult:
