@@ -4,8 +4,9 @@ Tests marked ``model`` are skipped, with the reason, only when llama-cpp-python 
 imported; CI installs the ``[local]`` extra, so they run there. A missing default model is a
 failure, not a skip: with llama-cpp-python installed the model should be too.
 
-Subprocess tests give the program under test a throwaway HOME; :func:`model_env` keeps the real
-cache folder in its environment, so the model is assembled once per machine, not once per test.
+Subprocess tests give the program under test a throwaway HOME; ``model_checks.model_env`` keeps
+the real cache folder in its environment, so the model is assembled once per machine, not once per
+test.
 
 ``llama_server`` starts the real third-party OpenAI-compatible server, ``python -m
 llama_cpp.server``, once per session on a free loopback port, with the same GGUF.
@@ -24,29 +25,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from model_checks import SERVER_MODEL_ALIAS
 
-from codegen_lsp.core.localmodels import DEFAULT_MODEL, cache_dir
+from codegen_lsp.core.localmodels import DEFAULT_MODEL
 from codegen_lsp.errors import ProviderError
 from codegen_lsp.providers.modelfiles import model_file
 
 _SERVER_START_TIMEOUT_S = 60.0
-#: the model name llama_cpp.server lists under /v1/models (it serves its one model for any name)
-SERVER_MODEL_ALIAS = DEFAULT_MODEL.name
-
-
-def model_env(home: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """An environment with HOME and the config folder in ``home`` but the real model cache.
-
-    ``CODEGEN_LSP_*`` variables of the calling shell are left out, so they cannot pick another
-    provider."""
-    source = os.environ if base is None else base
-    env = {k: v for k, v in source.items() if not k.startswith("CODEGEN_LSP_")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / "xdg"),
-        XDG_CACHE_HOME=str(cache_dir().parent.parent),
-    )
-    return env
 
 
 def _llama_cpp_import_error() -> str | None:

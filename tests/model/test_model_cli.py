@@ -14,9 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from model_checks import assert_clean_code, inserted_between
-
-from conftest import SERVER_MODEL_ALIAS, model_env
+from model_checks import SERVER_MODEL_ALIAS, assert_clean_code, inserted_between, model_env
 
 pytestmark = pytest.mark.model
 

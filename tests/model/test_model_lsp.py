@@ -20,11 +20,9 @@ from typing import Any
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
-from model_checks import assert_clean_code, inserted_between
+from model_checks import SERVER_MODEL_ALIAS, assert_clean_code, inserted_between, model_env
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
-
-from conftest import SERVER_MODEL_ALIAS, model_env
 
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 
