@@ -34,7 +34,7 @@ def _install_stamps(path: str) -> None:
     from pygls.protocol import json_rpc
 
     from codegen_lsp.core import pipeline
-    from codegen_lsp.lsp import generation
+    from codegen_lsp.lsp import delivery
     from codegen_lsp.providers import chat_stream
 
     out = open(path, "a", buffering=1)  # noqa: SIM115  # open for the process's lifetime
@@ -64,14 +64,14 @@ def _install_stamps(path: str) -> None:
 
     pipeline.run = traced_run
 
-    apply_edit = generation.apply_edit
+    apply_edit = delivery.apply_edit
 
     @functools.wraps(apply_edit)
     async def traced_apply_edit(*args: Any, **kwargs: Any) -> Any:
         stamp("apply_edit_start")
         return await apply_edit(*args, **kwargs)
 
-    generation.apply_edit = traced_apply_edit
+    delivery.apply_edit = traced_apply_edit
 
     send = json_rpc.JsonRPCProtocol._send_data
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from codegen_lsp.core.settings import ActionSettings, ProviderSettings, Settings
-from codegen_lsp.lsp.generation import ProviderPool
+from codegen_lsp.lsp.pool import ProviderPool
 from codegen_lsp.providers import factory
 
 

@@ -1,4 +1,8 @@
-"""``codegen.cancel`` and ``codegen.checkProvider``; ``codegen.generate`` lives in generation.py.
+"""The command ids and what their answers say; ``codegen.cancel`` and ``codegen.checkProvider``.
+
+``codegen.generate`` lives in generation.py; its answer is :func:`outcome`: the job id, a
+:class:`Status`, a message for the user and whatever the status carries (the shown text, the new
+file's URI).
 
 ``codegen.cancel`` takes nothing (every job), a job id (as returned by ``codegen.generate`` and
 used as the progress token), a document URI, or an object ``{jobId?, uri?}``, and answers with
@@ -16,10 +20,16 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 
 from codegen_lsp.errors import CodegenError
-from codegen_lsp.lsp.generation import NO_PROVIDER
 
 if TYPE_CHECKING:
-    from codegen_lsp.lsp.server import CodegenServer
+    from codegen_lsp.lsp.session import Session
+
+NO_PROVIDER = (
+    "Codegen: no model provider is configured. Set `codegen.provider` (a preset such as openai, "
+    "ollama or openrouter) or `codegen.baseUrl` + `codegen.model` in the editor's settings, or "
+    "export CODEGEN_LSP_BASE_URL / CODEGEN_LSP_PROVIDER, or install the embedded model with "
+    "pip install 'codegen-lsp[local]'. Run the command codegen.checkProvider to test it."
+)
 
 
 class Command(StrEnum):
@@ -30,7 +40,35 @@ class Command(StrEnum):
     CHECK_PROVIDER = "codegen.checkProvider"
 
 
-def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
+class Status(StrEnum):
+    """How a ``codegen.generate`` job ended: the ``status`` of its answer."""
+
+    #: the edit is in the document (or the new file exists)
+    APPLIED = "applied"
+    #: the answer was prose (or a file this editor cannot create), shown as a message
+    SHOWN = "shown"
+    #: the user edited the target meanwhile, or closed the document: nothing was written
+    CONFLICT = "conflict"
+    #: the editor answered applied: false
+    REJECTED = "rejected"
+    #: the editor did not answer workspace/applyEdit in time; the edit may or may not be there
+    UNCONFIRMED = "unconfirmed"
+    #: cancelled (command, progress, $/cancelRequest, a newer job, closing, shutdown)
+    CANCELLED = "cancelled"
+    #: bad arguments, no provider, a provider error or an internal one
+    FAILED = "failed"
+
+
+def outcome(job_id: str | None, status: Status, message: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A ``codegen.generate`` answer: ``{jobId, status, message?, ...extra}``."""
+    answer: dict[str, Any] = {"jobId": job_id, "status": status}
+    if message:
+        answer["message"] = message
+    answer.update(extra)
+    return answer
+
+
+def cancel(ls: Session, target: Any = None) -> dict[str, Any]:
     job_id: str | None = None
     uri: str | None = None
     if isinstance(target, Mapping):
@@ -45,7 +83,7 @@ def cancel(ls: CodegenServer, target: Any = None) -> dict[str, Any]:
     return {"cancelled": cancelled}
 
 
-async def check_provider(ls: CodegenServer) -> dict[str, Any]:
+async def check_provider(ls: Session) -> dict[str, Any]:
     from codegen_lsp.providers.probe import probe
 
     settings = ls.settings

@@ -2,7 +2,8 @@
 
 Handlers stay thin: they keep the document store current, resolve settings when the editor's
 options arrive, list code actions, and hand commands to :mod:`codegen_lsp.lsp.generation` and
-:mod:`codegen_lsp.lsp.commands`. Importing this module must stay cheap (start-up time is
+:mod:`codegen_lsp.lsp.commands`, which see the server only as a
+:class:`~codegen_lsp.lsp.session.Session` (nothing imports this module back). Importing this module must stay cheap (start-up time is
 measured): httpx, tree-sitter and the providers are imported by the first generation, not here.
 Nothing but protocol goes to stdout; logs go to stderr or ``--log-file``.
 """
@@ -28,6 +29,7 @@ from codegen_lsp.lsp import actions, commands, generation, options
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
+from codegen_lsp.lsp.pool import ProviderPool
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ class CodegenServer(LanguageServer):
         self.documents.subscribe(self.jobs.on_change)
         self.settings = Settings()
         #: provider chains shared by jobs, rebuilt when the settings change
-        self.providers = generation.ProviderPool()
+        self.providers = ProviderPool()
         self.root: Path | None = None
         self.init_options: dict[str, Any] = {}
         self.section: dict[str, Any] = {}
@@ -136,6 +138,20 @@ class CodegenServer(LanguageServer):
     def error(self, message: str, *, details: str | None = None) -> None:
         self.show(lsp.MessageType.Error, message)
         self.log(details or message, lsp.MessageType.Error)
+
+    async def request_apply(self, edit: lsp.WorkspaceEdit, label: str) -> lsp.ApplyWorkspaceEditResult | None:
+        """Send ``workspace/applyEdit``; None when the editor did not answer in time."""
+        # Some editors ask the user first (eglot), and some never answer at all (ALE 3.3 applies
+        # the edit silently), so a job must not wait forever; an unanswered edit is never
+        # retried, since it may have been applied.
+        limit = self.settings.apply_timeout
+        try:
+            return await asyncio.wait_for(
+                self.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label=label)), limit
+            )
+        except TimeoutError:
+            log.warning("%s: no answer to workspace/applyEdit within %g s", label, limit)
+            return None
 
     def resolve_settings(self, *, announce: bool) -> None:
         resolution = options.resolve_settings(self.root, self.init_options, self.section)
