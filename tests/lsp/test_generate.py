@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from lsprotocol import types as lsp
 
+from codegen_lsp.lsp.commands import Status
 from conftest import Editor, wait_until
 from loopback import Pause, chat_chunk, chat_reply, error_reply, sse_event, sse_reply
 
@@ -83,7 +84,7 @@ async def test_edit_actions(
     rng = editor.range_of(uri, needle) if needle else editor.cursor_at(uri, "# return")
     editor.loopback.script(chat_reply(*reply))
     result = await editor.run_action(uri, rng, title)
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.texts[uri] == expected
     (edit,) = editor.edits
     assert edit.label and edit.label.startswith("Codegen: ")
@@ -109,7 +110,7 @@ async def test_fix_uses_the_diagnostic(editor: Editor) -> None:
     result = await editor.run_action(
         uri, editor.cursor_at(uri, "undefined"), "Fix: Undefined", diagnostics=[diagnostic]
     )
-    assert result["status"] == "applied"
+    assert result["status"] == Status.APPLIED
     assert editor.texts[uri] == "x = 0 + 1\n"
     prompt = str(editor.loopback.requests[before].json["messages"])
     assert "Undefined name" in prompt
@@ -119,7 +120,7 @@ async def test_explain_shows_the_answer(editor: Editor) -> None:
     uri = editor.open(FUNC)
     editor.loopback.script(chat_reply("It computes the **area** of a circle."))
     result = await editor.run_action(uri, editor.range_of(uri, "def area(r):\n    pass"), "Explain")
-    assert result["status"] == "shown"
+    assert result["status"] == Status.SHOWN
     assert editor.texts[uri] == FUNC and not editor.edits
     assert any("area** of a circle" in m for m in editor.messages(lsp.MessageType.Info))
 
@@ -131,10 +132,10 @@ async def test_tests_action_creates_a_file(editor: Editor) -> None:
     assert editor.texts[uri] == FUNC
     if not editor.create_files:
         # No resource operations: the tests are shown instead.
-        assert result["status"] == "shown", result
+        assert result["status"] == Status.SHOWN, result
         assert any("def test_area" in m for m in editor.messages(lsp.MessageType.Info))
         return
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.created[result["uri"]] == "def test_area():\n    assert area(1) > 3\n"
     assert result["uri"].startswith(editor.root.as_uri())
 
@@ -153,7 +154,7 @@ async def test_user_defined_action(editor: Editor) -> None:
             break
         await asyncio.sleep(0.02)
     result = await editor.run_action(uri, rng, "Shout it")
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.texts[uri] == "GREETING = 'HELLO'\n"
     assert (
         "Uppercase this:\ngreeting = 'hello'"
@@ -172,7 +173,7 @@ async def test_invalid_settings_warn_and_keep_serving(editor: Editor) -> None:
     uri = editor.open(PY)
     editor.loopback.script(chat_reply(*ADD))
     result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
-    assert result["status"] == "applied"
+    assert result["status"] == Status.APPLIED
     editor.configure()
 
 
@@ -197,7 +198,7 @@ async def test_unicode_and_crlf_positions(editor: Editor, text: str, needle: str
     uri = editor.open(text)
     editor.loopback.script(chat_reply("```python\ng(y)\n```"))
     result = await editor.run_action(uri, editor.range_of(uri, needle), "Rewrite selection")
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.texts[uri] == expected
 
 
@@ -205,7 +206,7 @@ async def test_crlf_multiline_answer_keeps_crlf(editor: Editor) -> None:
     uri = editor.open("# add a and b\r\n\r\nx = 1\r\n")
     editor.loopback.script(chat_reply(*ADD))
     result = await editor.run_action(uri, editor.cursor_at(uri, "# add"), "Generate code from comment")
-    assert result["status"] == "applied"
+    assert result["status"] == Status.APPLIED
     assert editor.texts[uri] == "# add a and b\r\ndef add(a, b):\r\n    return a + b\r\n\r\nx = 1\r\n"
 
 
@@ -223,7 +224,7 @@ async def test_edit_above_moves_the_answer(editor: Editor) -> None:
     editor.type(uri, 0, 0, "import sys  # 😀\n")
     editor.type(uri, len(editor.texts[uri]), len(editor.texts[uri]), "print(2)\n")
     result = await job
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.texts[uri] == "import sys  # 😀\n" + ADDED + "print(2)\n"
 
 
@@ -238,7 +239,7 @@ async def test_edit_inside_the_target_refuses(editor: Editor) -> None:
     offset = editor.texts[uri].index("pass")
     editor.type(uri, offset, offset + 4, "return 1")
     result = await job
-    assert result["status"] == "conflict", result
+    assert result["status"] == Status.CONFLICT, result
     assert editor.texts[uri] == FUNC.replace("pass", "return 1")
     assert any("edited meanwhile" in m for m in editor.messages(lsp.MessageType.Warning))
 
@@ -257,7 +258,7 @@ async def test_typing_during_the_round_trip_retries_with_the_new_version(editor:
 
     editor.before_apply = type_first
     result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert editor.texts[uri] == "#!\n" + ADDED
     assert len(editor.edits) == 2
 
@@ -319,7 +320,7 @@ async def test_cancel_closes_the_upstream_stream(editor: Editor, how: str) -> No
     if how == "cancel-request":
         assert "cancel" in str(result).lower()
     else:
-        assert result["status"] == "cancelled"
+        assert result["status"] == Status.CANCELLED
     assert not errors(editor)
 
 
@@ -331,9 +332,9 @@ async def test_overlapping_job_replaces_the_older(editor: Editor) -> None:
     first = asyncio.ensure_future(editor.run_action(uri, cursor, "Generate code from comment"))
     await started(editor, before)
     second = await editor.run_action(uri, cursor, "Generate code from comment")
-    assert second["status"] == "applied"
+    assert second["status"] == Status.APPLIED
     result = await first
-    assert result["status"] == "cancelled" and "replaced" in result["message"]
+    assert result["status"] == Status.CANCELLED and "replaced" in result["message"]
     assert editor.texts[uri] == ADDED
 
 
@@ -346,7 +347,7 @@ async def test_concurrent_jobs_in_two_documents(editor: Editor) -> None:
         editor.run_action(one, editor.cursor_at(one, "# return"), "Generate code from comment"),
         editor.run_action(two, editor.range_of(two, "def area(r):\n    pass"), "Implement"),
     )
-    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert [r["status"] for r in results] == [Status.APPLIED, Status.APPLIED]
     assert editor.texts[one] == ADDED
     assert editor.texts[two] == "def area(r):\n    return r\n\nprint(area(2))\n"
 
@@ -357,10 +358,10 @@ async def test_concurrent_jobs_in_two_documents(editor: Editor) -> None:
 @pytest.mark.parametrize(
     ("replies", "status", "needle"),
     [
-        pytest.param([error_reply(401, "Incorrect API key provided")], "failed", "401", id="401"),
+        pytest.param([error_reply(401, "Incorrect API key provided")], Status.FAILED, "401", id="401"),
         pytest.param(
             [error_reply(429, "slow down", headers={"Retry-After": "0"}), chat_reply(*ADD)],
-            "applied",
+            Status.APPLIED,
             None,
             id="429-then-success",
         ),
@@ -373,24 +374,26 @@ async def test_concurrent_jobs_in_two_documents(editor: Editor) -> None:
                     ]
                 )
             ],
-            "failed",
+            Status.FAILED,
             "overloaded",
             id="mid-stream-error",
         ),
         pytest.param(
             [sse_reply([sse_event(chat_chunk("```python\n")), Pause(5.0)])],
-            "failed",
+            Status.FAILED,
             None,
             id="stall",
         ),
     ],
 )
-async def test_provider_failures(editor: Editor, replies: list[Any], status: str, needle: str | None) -> None:
+async def test_provider_failures(
+    editor: Editor, replies: list[Any], status: Status, needle: str | None
+) -> None:
     uri = editor.open(PY)
     editor.loopback.script(*replies)
     result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
     assert result["status"] == status, result
-    if status == "applied":
+    if status == Status.APPLIED:
         assert editor.texts[uri] == ADDED
         assert not errors(editor)
         return
@@ -413,7 +416,7 @@ async def test_stream_edits_line_by_line(editor: Editor) -> None:
         uri = editor.open(PY)
         editor.loopback.script(slow(*ADD, delay=0.1))
         result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
-        assert result["status"] == "applied", result
+        assert result["status"] == Status.APPLIED, result
         assert editor.texts[uri] == ADDED
         assert len(editor.edits) >= 3  # live lines, then the final cleaned replacement
     finally:
@@ -434,7 +437,7 @@ async def test_a_bash_block_before_the_code_never_reaches_the_document(
             slow("Install it:\n", "```bash\n", "pip install numpy\n", "```\n", *ADD, delay=0.05)
         )
         result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
-        assert result["status"] == "applied", result
+        assert result["status"] == Status.APPLIED, result
         assert editor.texts[uri] == ADDED
         assert "pip install" not in repr(editor.edits)
     finally:
@@ -457,7 +460,7 @@ async def test_stream_edits_cancel_restores_the_document(editor: Editor) -> None
         editor.type(uri, 0, 0, "# typed above\n")
         await editor.execute("codegen.cancel")
         result = await job
-        assert result["status"] == "cancelled"
+        assert result["status"] == Status.CANCELLED
         assert editor.texts[uri] == "# typed above\n" + PY
     finally:
         editor.configure()

@@ -13,6 +13,7 @@ import pytest_lsp
 from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from codegen_lsp.lsp.commands import Status
 from conftest import _HOME, Editor, _make_client, base_options, server_env
 from loopback import LoopbackServer, chat_reply, error_reply
 
@@ -86,7 +87,7 @@ async def test_without_a_provider_actions_list_and_explain_setup(
     actions = await editor.actions(uri, cursor)
     assert [a.title for a in actions] == ["Codegen: Generate code from comment"]
     result = await editor.execute("codegen.generate", actions[0].command.arguments[0])
-    assert result["status"] == "failed"
+    assert result["status"] == Status.FAILED
     (message,) = editor.messages(lsp.MessageType.Error)
     assert "no model provider is configured" in message and "codegen.provider" in message
     await client.shutdown_session()
@@ -147,7 +148,7 @@ async def test_an_editor_that_never_answers_apply_edit_does_not_hang_the_job(
         "range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}},
         "action": "generate_from_comment",
     })  # fmt: skip
-    assert result["status"] == "unconfirmed"
+    assert result["status"] == Status.UNCONFIRMED
     assert time.monotonic() - started < 5
     (warning,) = editor.messages(lsp.MessageType.Warning)
     assert "did not confirm the edit within 0.5 s" in warning

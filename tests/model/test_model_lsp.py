@@ -24,6 +24,8 @@ from model_checks import SERVER_MODEL_ALIAS, assert_clean_code, inserted_between
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
+from codegen_lsp.lsp.commands import Status
+
 pytestmark = [pytest.mark.model, pytest.mark.asyncio(loop_scope="module")]
 
 BEFORE = "import math\n\n# Return the area of a circle of radius r.\n"
@@ -203,7 +205,7 @@ async def test_generate_from_comment_inserts_code_below_the_comment(client: Lang
     configure(client)
     document = open_document(client, "shapes.py", BEFORE + AFTER)
     result = await execute(client, await generate_command(client, document, 2))
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert_code_below_comment(document.text)
 
 
@@ -217,7 +219,7 @@ async def test_generate_from_comment_through_llama_cpp_server(
         result = await execute(client, await generate_command(client, document, 2))
     finally:
         configure(client)
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
     assert_code_below_comment(document.text)
 
 
@@ -244,7 +246,7 @@ async def test_cancel_mid_generation_leaves_the_document_as_it_was(
     assert answer is not None and len(answer["cancelled"]) == 1, answer
     result = await asyncio.wait_for(job, 10)
     elapsed = time.monotonic() - cancelled_at
-    assert result["status"] == "cancelled", result
+    assert result["status"] == Status.CANCELLED, result
     print(f"cancel → job answered in {elapsed * 1000:.0f} ms")
     assert elapsed < 2.0, f"the job ended {elapsed:.2f} s after the cancel"
     assert document.text == LONG
@@ -254,4 +256,4 @@ async def test_cancel_mid_generation_leaves_the_document_as_it_was(
     # The model was released: the next job runs at once, not after the cancelled one's tokens.
     short = open_document(client, f"after_{stream_edits}.py", BEFORE + AFTER)
     result = await asyncio.wait_for(execute(client, await generate_command(client, short, 2)), 30)
-    assert result["status"] == "applied", result
+    assert result["status"] == Status.APPLIED, result
