@@ -42,6 +42,7 @@ from codegen_lsp.core.options import (
 from codegen_lsp.core.settings import (
     ActionSettings,
     ContextSettings,
+    InlineSettings,
     ProviderSettings,
     Settings,
     Table,
@@ -282,12 +283,24 @@ def settle(layers: Sequence[Layer]) -> Settings:
                 raise _error(origins, key, f"{key}: unknown provider {action.provider!r}")
             providers[action.provider] = _build_provider(action.provider, {}, timeouts, origins)
 
+    inline = InlineSettings(**merged.get("inline", {}))
+    if inline.provider and inline.provider not in providers:
+        if presets.get_preset(inline.provider) is None:
+            names = sorted({*providers, *presets.PRESETS})
+            raise _error(
+                origins,
+                "inline.provider",
+                f"inline.provider: unknown provider {inline.provider!r}{suggest(inline.provider, names)}",
+            )
+        providers[inline.provider] = _build_provider(inline.provider, {}, timeouts, origins)
+
     values = {key: value for key, value in merged.items() if key in options_of(Settings)}
     values.update(
         providers=providers,
         provider=active,
         actions=actions,
         context=ContextSettings(**merged.get("context", {})),
+        inline=inline,
     )
     return Settings(**values, origins=origins)
 

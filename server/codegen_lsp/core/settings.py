@@ -93,6 +93,13 @@ def check_int(value: Any) -> int:
     return value
 
 
+def check_positive_int(value: Any) -> int:
+    number = check_int(value)
+    if number == 0:
+        raise ValueError("must be greater than 0")
+    return number
+
+
 def check_opt_int(value: Any) -> int | None:
     return None if value is None else check_int(value)
 
@@ -225,6 +232,38 @@ class ContextSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class InlineSettings:
+    """Inline completion (ghost text, and the completion-list fallback); LSP only.
+
+    ``provider`` names its own provider (a preset or a ``[providers.NAME]`` table), so a small fast
+    fill-in-the-middle model can serve ghost text while actions use a big remote one; None: the
+    active provider. Token and character budgets resolve into
+    :class:`~codegen_lsp.core.inline.InlineOptions`.
+    """
+
+    enabled: bool = option(True, check=check_bool)
+    provider: str | None = option(None, check=check_str)
+    #: the model asked (None: the provider's own)
+    model: str | None = option(None, check=check_str)
+    #: seconds an automatic request waits for the next keystroke before asking the model
+    debounce: float = option(0.1, check=check_number)
+    #: max tokens of a one-line suggestion, and of a multi-line one
+    line_tokens: int = option(64, check=check_positive_int)
+    block_tokens: int = option(256, check=check_positive_int)
+    #: most lines of a multi-line suggestion
+    block_lines: int = option(16, check=check_positive_int)
+    #: characters of text before / after the cursor sent at most
+    prefix_chars: int = option(6000, check=check_int)
+    suffix_chars: int = option(2000, check=check_int)
+    temperature: float | None = option(0.1, check=check_opt_number)
+    #: offer the suggestion as one textDocument/completion item, for editors without inline completion
+    completion_fallback: bool = option(False, check=check_bool)
+    #: seconds a completion request waits for the suggestion (typing), and when asked for (invoked)
+    completion_wait: float = option(0.15, check=check_number)
+    completion_wait_invoked: float = option(2.0, check=check_number)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     providers: Mapping[str, ProviderSettings] = option(
         check=Table(ProviderSettings, named=True), factory=dict
@@ -234,6 +273,7 @@ class Settings:
     fallback: tuple[str, ...] = option((), check=check_names)
     actions: Mapping[str, ActionSettings] = option(check=Table(ActionSettings, named=True), factory=dict)
     context: ContextSettings = option(check=Table(ContextSettings), factory=ContextSettings)
+    inline: InlineSettings = option(check=Table(InlineSettings), factory=InlineSettings)
     #: LSP only: insert code line by line as it streams
     stream_edits: bool = option(False, check=check_bool)
     #: LSP only: seconds to wait for the editor to answer workspace/applyEdit
