@@ -77,6 +77,8 @@ CLEAN = [
     pytest.param("python", "print(█)", "len(x)", "len(x)", id="own-brackets-kept"),
     pytest.param("python", "foo(a, █, c)", "b, c)", "b", id="rest-of-line-args-repeated"),
     pytest.param("python", "foo(█bar)", "bar)", "", id="only-the-rest-rewritten"),
+    pytest.param("python", "compute(█x)", "y, ", "y, ", id="space-kept-before-text"),
+    pytest.param("python", "compute(█)", "y  ", "y", id="space-dropped-before-a-closer-only"),
     pytest.param("python", "if x > █:", "0:", "0", id="rest-of-line-plain-punctuation"),
     pytest.param("python", 'name = "█"', 'Bob"', "Bob", id="rest-of-line-closing-quote"),
     pytest.param("python", "def add(a, b█", "def add(a, b):", "):", id="chat-echo-of-the-line"),

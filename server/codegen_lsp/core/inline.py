@@ -27,6 +27,7 @@ from codegen_lsp.core.cleanup import _looks_like_prose, extract_code
 from codegen_lsp.core.context import node_types_at
 from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.languages import language
+from codegen_lsp.core.settings import InlineSettings
 from codegen_lsp.core.text import leading_whitespace, normalize_eol, split_lines
 from codegen_lsp.core.types import Position
 
@@ -52,6 +53,8 @@ _NO_BLOCK_NODES = frozenset(
         "string_fragment",
     }
 )
+#: what may follow the cursor for an automatic suggestion (see worth_asking)
+_REST_OF_LINE = re.compile(r"\s*[)\]}>\"'`]*\s*[:;,{]?\s*")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
 
@@ -70,6 +73,21 @@ class InlineOptions:
     block_tokens: int = 256
     block_lines: int = 16
     temperature: float | None = 0.1
+    #: the model asked (None: the infiller's own)
+    model: str | None = None
+
+    @classmethod
+    def of(cls, settings: InlineSettings) -> InlineOptions:
+        """The options the ``inline.*`` settings ask for."""
+        return cls(
+            prefix_chars=settings.prefix_chars,
+            suffix_chars=settings.suffix_chars,
+            line_tokens=settings.line_tokens,
+            block_tokens=settings.block_tokens,
+            block_lines=settings.block_lines,
+            temperature=settings.temperature,
+            model=settings.model,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +129,14 @@ def completion_mode(lines: Sequence[str], line: int, character: int, language_id
     if below is not None and len(leading_whitespace(below)) > len(leading_whitespace(lines[opener])):
         return "line"
     return "block"
+
+
+def worth_asking(line_after: str) -> bool:
+    """Whether a suggestion can go before ``line_after`` (the cursor line from the cursor on):
+    only when it holds nothing but closing brackets, quotes and a final separator. In the middle
+    of code a suggestion could only be inserted before text it would have to fit, which is rarely
+    useful and costs a model call per keystroke; an editor's explicit request asks anyway."""
+    return _REST_OF_LINE.fullmatch(line_after) is not None
 
 
 def _opens_block(lines: Sequence[str], opener: int, language_id: str) -> bool:
@@ -188,6 +214,7 @@ def infill_request(ctx: InlineContext, options: InlineOptions | None = None) -> 
         suffix=ctx.suffix,
         language_id=ctx.language_id,
         path=ctx.path,
+        model=options.model,
         max_tokens=options.block_tokens if block else options.line_tokens,
         temperature=options.temperature,
         stop=("\n\n\n",) if block else ("\n",),
@@ -238,9 +265,9 @@ def clean_suggestion(raw: str, ctx: InlineContext, options: InlineOptions | None
     text = _drop_line_echo(text, ctx)
     lines = text.split("\n")
     if ctx.mode == "line":
-        lines = [_trim_rest_of_line(lines[0], ctx)]
-    else:
-        lines, _ = _block_lines(lines, ctx, options.block_lines)
+        line = _trim_rest_of_line(lines[0], ctx)
+        return line if line.strip() else ""
+    lines, _ = _block_lines(lines, ctx, options.block_lines)
     while lines and not lines[-1].strip():
         lines.pop()
     result = "\n".join(line.rstrip() for line in lines)
@@ -303,11 +330,14 @@ def _block_lines(lines: list[str], ctx: InlineContext, limit: int) -> tuple[list
 def _trim_rest_of_line(line: str, ctx: InlineContext) -> str:
     """Without the part that repeats what already follows the cursor on its line: all of it
     when the model only rewrote the rest; else its end, when that end is the rest of the line
-    and either closes brackets the line already closes or holds no bracket at all."""
+    and either closes brackets the line already closes or holds no bracket at all. Trailing
+    spaces are kept only before a word (``f(█x)`` + ``"y, "`` → ``f(y, x)``)."""
     rest = ctx.line_after.strip()
     body = line.rstrip()
     if not rest or not body.strip():
         return body
+    if ctx.line_after[0].isalnum() or ctx.line_after[0] in "_\"'`([{":
+        body = line.rstrip("\r\n")  # a space between the suggestion and a following word
     if rest.startswith(body.strip()):
         return ""
     before, after = ctx.line_before, ctx.line_after
