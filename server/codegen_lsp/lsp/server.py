@@ -25,7 +25,7 @@ from pygls.uris import to_fs_path
 
 from codegen_lsp import __version__
 from codegen_lsp.core.settings import Settings
-from codegen_lsp.lsp import actions, commands, generation, options
+from codegen_lsp.lsp import actions, commands, generation, inline, options
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
@@ -115,6 +115,8 @@ class CodegenServer(LanguageServer):
         self.settings = Settings()
         #: provider chains shared by jobs, rebuilt when the settings change
         self.providers = ProviderPool()
+        #: ghost text: one upstream request per document, typed-through cache, its own infill chain
+        self.inline = inline.InlineCompletion(self)
         self.root: Path | None = None
         self.init_options: dict[str, Any] = {}
         self.section: dict[str, Any] = {}
@@ -160,6 +162,7 @@ class CodegenServer(LanguageServer):
         # clients of the old settings at once (equal settings keep their chains and connections).
         if self.providers.serving is not None and self.providers.serving != self.settings:
             self.providers.retire()
+        self.inline.settings_changed()
         if announce:
             for warning in resolution.warnings:
                 self.warn(f"Codegen: {warning}")
@@ -193,11 +196,13 @@ def create_server() -> CodegenServer:
         ls.root = Path(path) if path else None
         ls.init_options = options.section_of(params.initialization_options)
         ls.resolve_settings(announce=False)
+        inline.offer_fallback(ls, ls.inline)  # before the answer, so that it is advertised
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: CodegenServer, params: lsp.InitializedParams) -> None:
         await ls.pull_configuration()
         ls.resolve_settings(announce=True)
+        await inline.settings_applied(ls, ls.inline)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: CodegenServer, params: lsp.DidChangeConfigurationParams) -> None:
@@ -208,6 +213,7 @@ def create_server() -> CodegenServer:
         else:
             await ls.pull_configuration()
         ls.resolve_settings(announce=True)
+        await inline.settings_applied(ls, ls.inline)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: CodegenServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -220,6 +226,7 @@ def create_server() -> CodegenServer:
     @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: CodegenServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.jobs.cancel(uri=params.text_document.uri, reason="the document was closed")
+        ls.inline.close(params.text_document.uri)
         ls.documents.close(params.text_document.uri)
 
     @server.feature(
@@ -233,6 +240,8 @@ def create_server() -> CodegenServer:
         return actions.code_actions(
             document, params, ls.settings, ls.documents.encoding, ls.protocol._converter
         )
+
+    inline.register(server, server.inline)
 
     @server.command(commands.Command.GENERATE)
     async def generate(ls: CodegenServer, argument: Any = None) -> dict[str, Any]:
@@ -250,6 +259,7 @@ def create_server() -> CodegenServer:
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: CodegenServer, params: None) -> None:
         await ls.jobs.shutdown(SHUTDOWN_GRACE)
+        await ls.inline.shutdown(SHUTDOWN_GRACE)
         await ls.providers.aclose()
 
     return server

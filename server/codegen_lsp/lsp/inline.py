@@ -1,0 +1,503 @@
+"""Ghost text: ``textDocument/inlineCompletion``, and one ``textDocument/completion`` item for
+editors that cannot show inline completions.
+
+Both requests ask the same thing of :mod:`codegen_lsp.core.inline`: the suggestion at a cursor,
+where the cursor is given by the text before and after it (with an editor's selected completion
+item already applied). Each document has at most one upstream request, a *flight*: a request for
+another cursor cancels the older flight at once (closing its HTTP stream, or stopping the local
+model at its next token), so the older request is answered quickly with no items; requests for
+the same cursor share one flight. An automatic request's flight first waits ``inline.debounce``
+seconds, so a keystroke arriving meanwhile costs no model call at all. ``$/cancelRequest`` reaches
+an inline request as ``CancelledError`` (pygls cancels the handler's task) and closes its flight
+when no other request waits for it. While the user types what a suggestion said, a
+:class:`~codegen_lsp.core.inline.TypedThroughCache` answers with the rest of it, without a model.
+
+The completion fallback must never hold up the editor's other completion sources: it waits at
+most ``inline.completion_wait`` seconds, marks its list incomplete (so the editor asks again as
+the user types) and leaves the flight running, so the next request finds the suggestion ready.
+
+Failures give an empty answer; the user hears about them once per :data:`NOTICE_INTERVAL`, never
+per keystroke. Inline completion has its own provider chain (``inline.provider``, default the
+active provider) through :func:`~codegen_lsp.providers.factory.build_infill_chain`. Core modules
+are imported by the first request: importing this module must stay cheap (server start-up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from codegen_lsp.core.settings import Settings
+from codegen_lsp.core.types import Position, Range
+from codegen_lsp.errors import CodegenError
+from codegen_lsp.lsp.documents import Document, DocumentStore
+from codegen_lsp.lsp.positions import from_client_position, from_client_range, to_client_range
+
+if TYPE_CHECKING:
+    from codegen_lsp.core.infill import Infiller
+    from codegen_lsp.core.inline import InlineContext, InlineOptions, TypedThroughCache
+
+log = logging.getLogger(__name__)
+
+#: seconds between two messages about failing inline completions
+NOTICE_INTERVAL = 300.0
+#: the identifier being typed, which a completion item must start with to survive the editor's filter
+_WORD = re.compile(r"[\w$]*\Z")
+_LABEL_CHARS = 60
+_FALLBACK_REGISTRATION = "codegen-inline-completion-fallback"
+
+
+class Host(Protocol):
+    """What the handlers use of the server."""
+
+    documents: DocumentStore
+    settings: Settings
+
+    def warn(self, message: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """Where a suggestion goes: the text as the suggestion sees it, split at the cursor."""
+
+    before: str
+    after: str
+    #: the cursor in code points (in the text with the selected completion item applied)
+    position: Position
+    #: the selected completion item's text: the answer's insert text starts with it
+    selected: str
+    #: what the answer replaces, in the client's units (the selected item's range, or the cursor)
+    replace: lsp.Range
+
+    @property
+    def text(self) -> str:
+        return self.before + self.after
+
+
+def cursor_at(
+    document: Document,
+    position: lsp.Position,
+    encoding: str | None,
+    selected: lsp.SelectedCompletionInfo | None = None,
+) -> Cursor:
+    """The cursor of a request; with ``selected``, the document as if that item were accepted."""
+    index = document.index
+    if selected is None:
+        at = from_client_position(index, position, encoding)
+        offset = index.offset(at)
+        replace = to_client_range(index, Range(at, at), encoding)
+        return Cursor(document.text[:offset], document.text[offset:], at, "", replace)
+    rng = from_client_range(index, selected.range, encoding)
+    start, end = index.offset(rng.start), index.offset(rng.end)
+    before = document.text[:start] + selected.text
+    if "\n" in selected.text or "\r" in selected.text:
+        from codegen_lsp.core.text import position_at
+
+        at = position_at(before, len(before))
+    else:
+        at = Position(rng.start.line, rng.start.character + len(selected.text))
+    replace = to_client_range(index, rng, encoding)
+    return Cursor(before, document.text[end:], at, selected.text, replace)
+
+
+def rest_of_line(after: str) -> str:
+    """The cursor line from the cursor on (without copying the rest of a large document)."""
+    end = len(after)
+    for eol in ("\n", "\r"):
+        found = after.find(eol, 0, end)
+        if found >= 0:
+            end = found
+    return after[:end]
+
+
+class _Flight:
+    """One upstream request for one cursor of one document."""
+
+    def __init__(self, cursor: Cursor, task: asyncio.Task[str]) -> None:
+        self.before = cursor.before
+        self.after = cursor.after
+        self.task = task
+        #: resolved when the flight is cancelled: its requests answer at once, without waiting
+        #: for the upstream request to finish closing (a local model ends only at its next token)
+        self.abandoned: asyncio.Future[None] = task.get_loop().create_future()
+        #: requests waiting for it; the last one cancelled by the editor cancels it
+        self.waiters = 0
+        #: started for the completion fallback: runs on after the request is answered
+        self.detached = False
+
+    @property
+    def live(self) -> bool:
+        return not self.abandoned.done()
+
+    def serves(self, cursor: Cursor) -> bool:
+        return self.live and self.before == cursor.before and self.after == cursor.after
+
+    def cancel(self) -> None:
+        self.task.cancel()
+        if not self.abandoned.done():
+            self.abandoned.set_result(None)
+
+
+class Notice:
+    """One message about failing suggestions per ``interval``; every failure goes to the log."""
+
+    def __init__(self, host: Host, interval: float = NOTICE_INTERVAL) -> None:
+        self.host = host
+        self.interval = interval
+        self._last = -interval
+        self._quiet = 0
+
+    def failed(self, message: str) -> None:
+        now = time.monotonic()
+        log.info("inline completion failed: %s", message)
+        if now - self._last < self.interval:
+            self._quiet += 1
+            return
+        more = f" ({self._quiet} more since the last message)" if self._quiet else ""
+        self._last, self._quiet = now, 0
+        self.host.warn(f"Codegen inline completion: {message}{more}")
+
+
+class _Chain:
+    """The infill chain for the settings in force, shared by every flight. New settings build a
+    new chain; the old one is closed once no flight uses it any more."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._infiller: Infiller | None = None
+        self._users: dict[int, int] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    @contextlib.asynccontextmanager
+    async def lease(self, settings: Settings, on_notice: Any) -> AsyncIterator[Infiller]:
+        from codegen_lsp.providers.factory import build_infill_chain
+
+        if self._infiller is None or (settings is not self._settings and settings != self._settings):
+            self.retire()
+            self._infiller = build_infill_chain(settings, settings.inline.provider, on_notice=on_notice)
+            self._settings = settings
+        infiller = self._infiller
+        self._users[id(infiller)] = self._users.get(id(infiller), 0) + 1
+        try:
+            yield infiller
+        finally:
+            self._users[id(infiller)] -= 1
+            if self._users[id(infiller)] == 0:
+                del self._users[id(infiller)]
+                if infiller is not self._infiller:
+                    await infiller.aclose()
+
+    def retire(self) -> None:
+        """Stop handing out the current chain; close it now if idle."""
+        infiller, self._infiller, self._settings = self._infiller, None, None
+        if infiller is not None and id(infiller) not in self._users:
+            task = asyncio.get_running_loop().create_task(infiller.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        infiller, self._infiller, self._settings = self._infiller, None, None
+        if infiller is not None:
+            await infiller.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+class InlineCompletion:
+    """The inline completion state of one server: flights per document, the typed-through cache,
+    the infill chain, the failure notice."""
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.notice = Notice(host)
+        #: the flight of each document (the latest; finished ones stay to answer their cursor)
+        self._flights: dict[str, _Flight] = {}
+        self._chain = _Chain()
+        self._typed: TypedThroughCache | None = None
+        #: the completion fallback's handler is registered (statically or dynamically)
+        self.fallback_registered = False
+        #: the user was told that this editor cannot add the fallback later
+        self.fallback_refused = False
+        #: the modules of the first suggestion are imported (or being imported)
+        self.warmed = False
+
+    @property
+    def typed(self) -> TypedThroughCache:
+        if self._typed is None:
+            from codegen_lsp.core.inline import TypedThroughCache
+
+            self._typed = TypedThroughCache()
+        return self._typed
+
+    # --- the two requests -------------------------------------------------------------------
+
+    async def inline_completion(self, params: lsp.InlineCompletionParams) -> list[lsp.InlineCompletionItem]:
+        settings = self.host.settings
+        document = self.host.documents.get(params.text_document.uri)
+        if document is None or not settings.inline.enabled:
+            return []
+        cursor = cursor_at(
+            document, params.position, self.host.documents.encoding, params.context.selected_completion_info
+        )
+        automatic = params.context.trigger_kind == lsp.InlineCompletionTriggerKind.Automatic
+        text = await self._suggestion(document, cursor, settings, automatic=automatic, wait=None)
+        if not text:
+            return []
+        return [
+            lsp.InlineCompletionItem(
+                insert_text=self._insert_text(document, cursor, text), range=cursor.replace
+            )
+        ]
+
+    async def completion(self, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+        settings = self.host.settings
+        document = self.host.documents.get(params.text_document.uri)
+        if document is None or not (settings.inline.enabled and settings.inline.completion_fallback):
+            return None
+        cursor = cursor_at(document, params.position, self.host.documents.encoding)
+        text = await self._suggestion(
+            document, cursor, settings, automatic=True, wait=settings.inline.completion_wait
+        )
+        # always incomplete: the editor asks again as the user types, and the next answer comes
+        # from the typed-through cache or a flight that had more time
+        items = [self._completion_item(document, cursor, text)] if text else []
+        return lsp.CompletionList(is_incomplete=True, items=items)
+
+    # --- flights ------------------------------------------------------------------------------
+
+    async def _suggestion(
+        self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool, wait: float | None
+    ) -> str:
+        """The suggestion at ``cursor``: ``""`` when there is none (yet), or the request was
+        superseded, or the model failed. ``wait`` None: as long as the flight takes, and the flight
+        is this request's; else at most ``wait`` seconds, and the flight runs on without it."""
+        uri = document.uri
+        known = self.typed.lookup(uri, cursor.before, cursor.after)
+        if known is not None:
+            return known
+        flight = self._flights.get(uri)
+        if flight is not None and not flight.serves(cursor):
+            flight.cancel()  # a newer cursor: the older upstream request goes at once
+            flight = None
+        if flight is None or (flight.task.done() and not automatic):
+            from codegen_lsp.core.inline import worth_asking
+
+            if automatic and not worth_asking(rest_of_line(cursor.after)):
+                self._flights.pop(uri, None)
+                return ""
+            flight = self._flights[uri] = self._launch(document, cursor, settings, automatic=automatic)
+        if wait is not None:
+            flight.detached = True
+        return await self._wait(flight, wait) or ""
+
+    def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> _Flight:
+        from codegen_lsp.core.inline import InlineOptions, inline_context
+
+        options = InlineOptions.of(settings.inline)
+        path = to_fs_path(document.uri) or document.uri
+        ctx = inline_context(cursor.text, cursor.position, document.language_id, path, options)
+        delay = settings.inline.debounce if automatic else 0.0
+        task = asyncio.get_running_loop().create_task(self._fly(document.uri, cursor, ctx, options, delay))
+        return _Flight(cursor, task)
+
+    async def _fly(
+        self,
+        uri: str,
+        cursor: Cursor,
+        ctx: InlineContext,
+        options: InlineOptions,
+        delay: float,
+    ) -> str:
+        """A flight's task: the suggestion, remembered for typing through; never raises but
+        CancelledError."""
+        from codegen_lsp.core.inline import suggest
+
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            # the settings of now, not of the request: a chain for outdated settings would be
+            # built only to be retired again
+            async with self._chain.lease(self.host.settings, self._on_notice) as infiller:
+                text = await suggest(infiller, ctx, options)
+        except CodegenError as exc:
+            self.notice.failed(str(exc))
+            return ""
+        except Exception as exc:
+            log.exception("inline completion failed")
+            self.notice.failed(f"internal error ({type(exc).__name__}); see the server log.")
+            return ""
+        self.typed.remember(uri, cursor.before, cursor.after, text)
+        return text
+
+    async def _wait(self, flight: _Flight, wait: float | None) -> str | None:
+        flight.waiters += 1
+        try:
+            await asyncio.wait(
+                (flight.task, flight.abandoned), timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        except asyncio.CancelledError:
+            # $/cancelRequest: the upstream request goes too, unless someone else still waits
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.detached:
+                flight.cancel()
+            raise
+        flight.waiters -= 1
+        if not flight.live or not flight.task.done() or flight.task.cancelled():
+            return None
+        return flight.task.result()
+
+    def _on_notice(self, notice: Any) -> None:
+        log.info("inline completion: %s", notice.message)
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def _insert_text(self, document: Document, cursor: Cursor, text: str) -> str:
+        from codegen_lsp.core.text import detect_eol, normalize_eol
+
+        eol = detect_eol(document.text)
+        return cursor.selected + (normalize_eol(text, eol) if eol != "\n" else text)
+
+    def _completion_item(self, document: Document, cursor: Cursor, text: str) -> lsp.CompletionItem:
+        """The suggestion as a completion item: it replaces the identifier being typed with itself
+        plus the suggestion, so the editor's filter (which matches that identifier) keeps it."""
+        word = _WORD.search(cursor.before)
+        typed = word.group() if word else ""
+        start = Position(cursor.position.line, cursor.position.character - len(typed))
+        index = document.index
+        encoding = self.host.documents.encoding
+        from codegen_lsp.core.types import Range
+
+        rng = to_client_range(index, Range(start, cursor.position), encoding)
+        new_text = typed + self._insert_text(document, cursor, text)
+        shown = next((line.strip() for line in (typed + text).split("\n") if line.strip()), typed + text)
+        label = shown if len(shown) <= _LABEL_CHARS else shown[: _LABEL_CHARS - 1] + "…"
+        if "\n" in text.strip("\n"):
+            label += " …"
+        return lsp.CompletionItem(
+            label=label,
+            kind=lsp.CompletionItemKind.Text,
+            detail="codegen suggestion",
+            documentation=lsp.MarkupContent(
+                kind=lsp.MarkupKind.Markdown, value=f"```{document.language_id}\n{typed + text}\n```"
+            ),
+            filter_text=typed + text.split("\n", 1)[0],
+            sort_text="0",
+            text_edit=lsp.TextEdit(range=rng, new_text=new_text),
+            insert_text_format=lsp.InsertTextFormat.PlainText,
+            insert_text_mode=lsp.InsertTextMode.AsIs,
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def close(self, uri: str) -> None:
+        """The document was closed: its flight and remembered suggestion go."""
+        flight = self._flights.pop(uri, None)
+        if flight is not None:
+            flight.cancel()
+        if self._typed is not None:
+            self._typed.forget(uri)
+
+    async def shutdown(self, grace: float = 1.0) -> None:
+        """Cancel every flight, wait (bounded) for them to close, then close the chain."""
+        flights = list(self._flights.values())
+        self._flights.clear()
+        for flight in flights:
+            flight.cancel()
+        if flights:
+            await asyncio.wait([f.task for f in flights], timeout=grace)
+        await self._chain.aclose()
+
+    def settings_changed(self) -> None:
+        """New settings: the next flight builds its chain from them (the old one closes when idle)."""
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing was built yet
+            self._chain.retire()
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def register(server: LanguageServer, service: InlineCompletion) -> None:
+    """Serve ``textDocument/inlineCompletion`` (advertised: pygls needs the options object)."""
+
+    @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
+    async def inline_completion(params: lsp.InlineCompletionParams) -> list[lsp.InlineCompletionItem]:
+        return await service.inline_completion(params)
+
+
+def offer_fallback(server: LanguageServer, service: InlineCompletion) -> bool:
+    """Serve ``textDocument/completion`` when ``inline.completionFallback`` asks for it; True when
+    this call added it. Called while ``initialize`` is answered, it is advertised in that answer."""
+    if service.fallback_registered or not (
+        service.host.settings.inline.enabled and service.host.settings.inline.completion_fallback
+    ):
+        return False
+
+    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(resolve_provider=False))
+    async def completion(params: lsp.CompletionParams) -> lsp.CompletionList | None:
+        return await service.completion(params)
+
+    service.fallback_registered = True
+    return True
+
+
+async def settings_applied(server: LanguageServer, service: InlineCompletion) -> None:
+    """After ``initialized`` and every configuration change: offer the completion fallback if it
+    was turned on meanwhile, and import what the first suggestion needs, in a thread, so that
+    the first keystroke does not pay for it on the event loop."""
+    await _offer_fallback_later(server, service)
+    text_document = server.client_capabilities.text_document
+    wanted = bool(text_document and text_document.inline_completion) or service.fallback_registered
+    if wanted and service.host.settings.inline.enabled and not service.warmed:
+        service.warmed = True
+        await asyncio.to_thread(_import_for_suggestions)
+
+
+def _import_for_suggestions() -> None:
+    import codegen_lsp.core.inline
+    import codegen_lsp.providers.factory  # noqa: F401
+
+
+async def _offer_fallback_later(server: LanguageServer, service: InlineCompletion) -> None:
+    """The setting arrived after ``initialize`` (pulled or pushed configuration): register the
+    completion fallback dynamically where the client accepts that, else say where it must go."""
+    text_document = server.client_capabilities.text_document
+    completion = text_document.completion if text_document else None
+    dynamic = bool(completion and completion.dynamic_registration)
+    wanted = service.host.settings.inline.completion_fallback and not service.fallback_registered
+    if wanted and not dynamic:
+        if service.fallback_refused:
+            return
+        service.fallback_refused = True
+        service.host.warn(
+            "Codegen: inline.completionFallback takes effect when the server starts, since this "
+            "editor cannot add completion to a running server: put it in the initialization "
+            "options or a config file and restart the server."
+        )
+        return
+    if not offer_fallback(server, service):
+        return
+    try:
+        await server.client_register_capability_async(
+            lsp.RegistrationParams(
+                registrations=[
+                    lsp.Registration(
+                        id=f"{_FALLBACK_REGISTRATION}-{uuid.uuid4().hex[:8]}",
+                        method=lsp.TEXT_DOCUMENT_COMPLETION,
+                        register_options=lsp.CompletionRegistrationOptions(document_selector=None),
+                    )
+                ]
+            )
+        )
+    except Exception:
+        log.warning("the editor refused to register the completion fallback", exc_info=True)
