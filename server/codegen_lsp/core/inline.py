@@ -10,7 +10,8 @@ into an :class:`~codegen_lsp.core.infill.InfillRequest` with the mode's token li
 sequences; :class:`SuggestionCutter` says when a streamed answer is complete enough to close the
 stream; :func:`clean_suggestion` makes the raw answer presentable: no fences or chat preamble,
 no echo of the line being typed, no repetition of the rest of the line or the lines that follow,
-the document's indentation kept, one line in line mode. :func:`suggest` runs the whole thing
+the document's indentation kept, one line in line mode. :func:`worth_asking` says whether an
+automatic request is worth a model call at all (not in the middle of code). :func:`suggest` runs the whole thing
 over an :class:`~codegen_lsp.core.infill.Infiller`. :class:`TypedThroughCache` answers from the
 last suggestion while the user types its next characters, without a model call.
 """

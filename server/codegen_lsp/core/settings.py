@@ -258,9 +258,9 @@ class InlineSettings:
     temperature: float | None = option(0.1, check=check_opt_number)
     #: offer the suggestion as one textDocument/completion item, for editors without inline completion
     completion_fallback: bool = option(False, check=check_bool)
-    #: seconds a completion request waits for the suggestion (typing), and when asked for (invoked)
-    completion_wait: float = option(0.15, check=check_number)
-    completion_wait_invoked: float = option(2.0, check=check_number)
+    #: seconds a completion request waits for the suggestion; it never waits longer, since editors
+    #: send typing and explicit requests alike as "invoked" and some wait for every source
+    completion_wait: float = option(0.1, check=check_number)
 
 
 @dataclass(frozen=True, slots=True)
