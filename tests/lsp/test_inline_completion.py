@@ -33,7 +33,7 @@ from pytest_lsp import LanguageClient
 from conftest import Editor, wait_until
 from loopback import LoopbackServer, error_reply
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 ADD = "def add(a, b):\n    return \n\nprint(add(1, 2))\n"
 AT_RETURN = ADD.index("return ") + len("return ")

@@ -29,7 +29,7 @@ from pytest_lsp import LanguageClient
 from conftest import Editor
 from loopback import LoopbackServer
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 
 @pytest_lsp.fixture(

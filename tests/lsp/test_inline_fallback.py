@@ -23,7 +23,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 from conftest import Editor
 from loopback import LoopbackServer
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 WAIT = 0.1
 

@@ -39,10 +39,11 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from codegen_lsp.core.settings import Settings
+from codegen_lsp.core.text import detect_eol, end_of_insertion, normalize_eol
 from codegen_lsp.core.types import Position, Range
 from codegen_lsp.errors import CodegenError
 from codegen_lsp.lsp.documents import Document, DocumentStore
-from codegen_lsp.lsp.positions import from_client_position, from_client_range, to_client_range
+from codegen_lsp.lsp.positions import PositionCodec
 
 if TYPE_CHECKING:
     from codegen_lsp.core.infill import Infiller
@@ -88,27 +89,21 @@ class Cursor:
 def cursor_at(
     document: Document,
     position: lsp.Position,
-    encoding: str | None,
+    codec: PositionCodec,
     selected: lsp.SelectedCompletionInfo | None = None,
 ) -> Cursor:
     """The cursor of a request; with ``selected``, the document as if that item were accepted."""
     index = document.index
     if selected is None:
-        at = from_client_position(index, position, encoding)
-        offset = index.offset(at)
-        replace = to_client_range(index, Range(at, at), encoding)
+        at = codec.from_client_position(index, position)
+        offset = index.offset_at(at)
+        replace = codec.to_client_range(index, Range(at, at))
         return Cursor(document.text[:offset], document.text[offset:], at, "", replace)
-    rng = from_client_range(index, selected.range, encoding)
-    start, end = index.offset(rng.start), index.offset(rng.end)
+    rng = codec.from_client_range(index, selected.range)
+    start, end = index.offset_at(rng.start), index.offset_at(rng.end)
     before = document.text[:start] + selected.text
-    if "\n" in selected.text or "\r" in selected.text:
-        from codegen_lsp.core.text import position_at
-
-        at = position_at(before, len(before))
-    else:
-        at = Position(rng.start.line, rng.start.character + len(selected.text))
-    replace = to_client_range(index, rng, encoding)
-    return Cursor(before, document.text[end:], at, selected.text, replace)
+    at = end_of_insertion(rng.start, selected.text)
+    return Cursor(before, document.text[end:], at, selected.text, codec.to_client_range(index, rng))
 
 
 def rest_of_line(after: str) -> str:
@@ -248,7 +243,7 @@ class InlineCompletion:
         if document is None or not settings.inline.enabled:
             return []
         cursor = cursor_at(
-            document, params.position, self.host.documents.encoding, params.context.selected_completion_info
+            document, params.position, self.host.documents.codec, params.context.selected_completion_info
         )
         automatic = params.context.trigger_kind == lsp.InlineCompletionTriggerKind.Automatic
         text = await self._suggestion(document, cursor, settings, automatic=automatic, wait=None)
@@ -265,7 +260,7 @@ class InlineCompletion:
         document = self.host.documents.get(params.text_document.uri)
         if document is None or not (settings.inline.enabled and settings.inline.completion_fallback):
             return None
-        cursor = cursor_at(document, params.position, self.host.documents.encoding)
+        cursor = cursor_at(document, params.position, self.host.documents.codec)
         text = await self._suggestion(
             document, cursor, settings, automatic=True, wait=settings.inline.completion_wait
         )
@@ -363,8 +358,6 @@ class InlineCompletion:
     # --- answers ------------------------------------------------------------------------------
 
     def _insert_text(self, document: Document, cursor: Cursor, text: str) -> str:
-        from codegen_lsp.core.text import detect_eol, normalize_eol
-
         eol = detect_eol(document.text)
         return cursor.selected + (normalize_eol(text, eol) if eol != "\n" else text)
 
@@ -374,11 +367,7 @@ class InlineCompletion:
         word = _WORD.search(cursor.before)
         typed = word.group() if word else ""
         start = Position(cursor.position.line, cursor.position.character - len(typed))
-        index = document.index
-        encoding = self.host.documents.encoding
-        from codegen_lsp.core.types import Range
-
-        rng = to_client_range(index, Range(start, cursor.position), encoding)
+        rng = self.host.documents.codec.to_client_range(document.index, Range(start, cursor.position))
         new_text = typed + self._insert_text(document, cursor, text)
         shown = next((line.strip() for line in (typed + text).split("\n") if line.strip()), typed + text)
         label = shown if len(shown) <= _LABEL_CHARS else shown[: _LABEL_CHARS - 1] + "…"
