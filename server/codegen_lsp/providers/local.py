@@ -8,6 +8,9 @@ installed, codegen-lsp runs an embedded coder model (Qwen2.5-Coder-0.5B-Instruct
 How it behaves:
 
 * The chat template comes from the GGUF metadata (``Llama.create_chat_completion``).
+* Inline completion (``stream_infill``) writes Qwen2.5-Coder's FIM tokens, prefix first, so the
+  next keystroke's prompt shares its head with this one and llama.cpp evaluates only what
+  changed after it; a GGUF without those tokens is asked through its chat template instead.
 * The model itself (which file, one load per process, prompt-prefix reuse, release after
   ``unload_after`` idle seconds) is :mod:`codegen_lsp.providers.llama_models`. The last delta's
   ``usage`` says how many prompt tokens llama.cpp reused from the previous request
@@ -31,11 +34,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from codegen_lsp.core import localmodels
+from codegen_lsp.core.infill import (
+    QWEN_FIM_MIDDLE,
+    QWEN_FIM_STOP,
+    InfillRequest,
+    chat_infill_messages,
+    qwen_fim_prompt,
+)
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.think import ThinkFilter
 from codegen_lsp.core.types import CompletionRequest, Delta
@@ -89,20 +99,44 @@ class LocalProvider:
     async def aclose(self) -> None:
         """Nothing to release per provider: models stay cached until idle for ``unload_after`` seconds."""
 
-    def _completion_args(self, request: CompletionRequest) -> dict[str, Any]:
-        temperature = request.temperature
+    def _sampling(self, max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
         if temperature is None:
             temperature = self.settings.temperature
         return {
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "temperature": _DEFAULT_TEMPERATURE if temperature is None else temperature,
-            "max_tokens": request.max_tokens or self.settings.max_tokens,
-            "stop": list(request.stop),
+            "max_tokens": max_tokens or self.settings.max_tokens,
             "stream": True,
         }
 
+    def _chat_chunks(self, loaded: LoadedModel, request: CompletionRequest) -> Iterator[dict[str, Any]]:
+        chunks: Iterator[dict[str, Any]] = loaded.llama.create_chat_completion(
+            messages=[{"role": m.role, "content": m.content} for m in request.messages],
+            stop=list(request.stop),
+            **self._sampling(request.max_tokens, request.temperature),
+        )
+        return chunks
+
+    def _infill_chunks(self, loaded: LoadedModel, request: InfillRequest) -> Iterator[dict[str, Any]]:
+        """Qwen2.5-Coder's FIM tokens, prefix first: the prompt of the next keystroke shares its
+        head, which llama.cpp does not evaluate again. A model without those tokens (any other
+        GGUF) is asked through its chat template with the fill-in prompt instead."""
+        if not _has_fim_tokens(loaded.llama):
+            chat = CompletionRequest(
+                chat_infill_messages(request), temperature=request.temperature, max_tokens=request.max_tokens
+            )
+            return self._chat_chunks(loaded, chat)
+        chunks: Iterator[dict[str, Any]] = loaded.llama.create_completion(
+            prompt=qwen_fim_prompt(request),
+            stop=[*QWEN_FIM_STOP, *request.stop],
+            **self._sampling(request.max_tokens, request.temperature),
+        )
+        return chunks
+
     def _work(
-        self, request: CompletionRequest, emit: Callable[[_Item], None], cancelled: threading.Event
+        self,
+        open_chunks: Callable[[LoadedModel], Iterator[dict[str, Any]]],
+        emit: Callable[[_Item], None],
+        cancelled: threading.Event,
     ) -> None:
         """Runs on the worker thread: load, wait for the model, stream tokens until done or cancelled."""
         loaded = self._acquire(cancelled)
@@ -113,7 +147,7 @@ class LocalProvider:
                 return
             loaded.prompt.start()
             try:
-                chunks = loaded.llama.create_chat_completion(**self._completion_args(request))
+                chunks = open_chunks(loaded)
             except ValueError as exc:
                 raise self._generation_error(exc) from exc
             try:
@@ -123,7 +157,8 @@ class LocalProvider:
                     choices = chunk.get("choices") or ()
                     if not choices:
                         continue
-                    text = choices[0].get("delta", {}).get("content")
+                    # a chat chunk has delta.content, a plain completion's chunk has text
+                    text = choices[0].get("text") or choices[0].get("delta", {}).get("content")
                     if text:
                         emit(Delta(text=text))
                     finish = choices[0].get("finish_reason")
@@ -133,7 +168,9 @@ class LocalProvider:
                 raise self._generation_error(exc) from exc
             finally:
                 # Closing the generator stops llama-cpp-python before it samples another token.
-                chunks.close()
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
         finally:
             loaded.lock.release()
             schedule_unload(loaded, self.settings.unload_after)
@@ -158,7 +195,16 @@ class LocalProvider:
             )
         return ProviderError(f"Provider '{self.name}': {message}", provider=self.name)
 
-    async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
+    def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
+        return self._stream(lambda loaded: self._chat_chunks(loaded, request))
+
+    def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
+        """Fill in the middle (inline completion); see :meth:`_infill_chunks`."""
+        return self._stream(lambda loaded: self._infill_chunks(loaded, request))
+
+    async def _stream(
+        self, open_chunks: Callable[[LoadedModel], Iterator[dict[str, Any]]]
+    ) -> AsyncGenerator[Delta, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[_Item] = asyncio.Queue()
         cancelled = threading.Event()
@@ -172,7 +218,7 @@ class LocalProvider:
 
         def work() -> None:
             try:
-                self._work(request, emit, cancelled)
+                self._work(open_chunks, emit, cancelled)
             except ProviderError as exc:
                 emit(exc)
             except Exception as exc:
@@ -212,6 +258,11 @@ class LocalProvider:
                 # stream is really over when its cleanup returns; shielded so a second cancel
                 # cannot cut that wait short and leave a hidden generation behind.
                 await asyncio.shield(_drain(queue))
+
+
+def _has_fim_tokens(llama: Any) -> bool:
+    """Whether the model's vocabulary has Qwen2.5-Coder's FIM tokens (each one special token)."""
+    return len(llama.tokenize(QWEN_FIM_MIDDLE.encode(), add_bos=False, special=True)) == 1
 
 
 async def _drain(queue: asyncio.Queue[_Item]) -> None:
