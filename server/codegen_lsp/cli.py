@@ -170,24 +170,9 @@ class _Progress:
 
 
 def _read_source(path: Path) -> str:
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise ActionError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise ActionError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ActionError(f"{path}: cannot be read: {exc.strerror}") from None
+    from codegen_lsp import files
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.codegen-tmp")
-    with tmp.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    if path.exists():
-        os.chmod(tmp, path.stat().st_mode & 0o7777)
-    os.replace(tmp, path)
+    return files.read_text(path)
 
 
 async def _generate(args: argparse.Namespace) -> int:
@@ -198,6 +183,10 @@ async def _generate(args: argparse.Namespace) -> int:
 
     path: Path = args.file
     source = _read_source(path)
+    if args.output == "write":
+        from codegen_lsp import files
+
+        files.check_replaceable(path)  # before the model is asked: a refusal costs no request
     lines = text.split_lines(source)
     line_count = len(lines)
     first = args.line - 1
@@ -248,6 +237,8 @@ async def _generate(args: argparse.Namespace) -> int:
 
 
 def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, modes: Any, text: Any) -> int:
+    from codegen_lsp import files
+
     output = args.output or "diff"
     if result.mode == modes.SHOW:
         print(result.text)
@@ -257,10 +248,7 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
         if output == "print":
             print(result.text, end="" if result.text.endswith("\n") else "\n")
         elif output == "write":
-            if target.exists():
-                raise ActionError(f"{target} already exists; not overwriting it (use --diff or --print)")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomically(target, result.text)
+            files.create_text(target, result.text)
             print(f"wrote {target}", file=sys.stderr)
         else:
             sys.stdout.writelines(
@@ -275,8 +263,11 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
     elif output == "write":
         if _read_source(path) != source:
             raise ActionError(f"{path} changed while the model was answering; not writing (nothing was lost)")
-        _write_atomically(path, new_source)
-        print(f"wrote {path}", file=sys.stderr)
+        written = files.replace_text(path, new_source)
+        print(
+            f"wrote {path}" + (f" (the link's target {written})" if path.is_symlink() else ""),
+            file=sys.stderr,
+        )
     else:
         sys.stdout.writelines(
             difflib.unified_diff(
@@ -370,7 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "providers":
         return _providers()
     runner = _generate if args.command == "generate" else _check
-    args.root = args.file.resolve().parent if args.command == "generate" else None
+    # realpath, not Path.resolve: a symlink loop must reach read_text's one-line message
+    args.root = Path(os.path.realpath(args.file)).parent if args.command == "generate" else None
     try:
         return asyncio.run(runner(args))
     except KeyboardInterrupt:
@@ -384,4 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PROVIDER
     except CodegenError as exc:
         print(f"codegen-lsp: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        # Files have their own messages (codegen_lsp.files); this is for the rest, e.g. a closed
+        # stdout: one line, never a traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"codegen-lsp: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
