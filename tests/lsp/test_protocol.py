@@ -11,7 +11,8 @@ import asyncio
 
 from lsprotocol import types as lsp
 
-from codegen_lsp.lsp.server import CodegenProtocol, CodegenServer, create_server
+from codegen_lsp.lsp.protocol import CodegenProtocol
+from codegen_lsp.lsp.server import CodegenServer, create_server
 
 URI = "file:///tmp/protocol-test.py"
 

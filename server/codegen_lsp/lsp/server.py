@@ -13,97 +13,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Generator
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.uris import to_fs_path
 
 from codegen_lsp import __version__
 from codegen_lsp.core.settings import Settings
+from codegen_lsp.logs import RepeatLimiter
 from codegen_lsp.lsp import actions, commands, generation, inline, options
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
 from codegen_lsp.lsp.pool import ProviderPool
+from codegen_lsp.lsp.protocol import CodegenProtocol, serve_stdio, serve_tcp
 
 log = logging.getLogger(__name__)
 
 #: how long shutdown waits for jobs to close their streams and undo live edits
 SHUTDOWN_GRACE = 1.0
-
-
-def _to_user_handler(method: str) -> Callable[..., Generator[Any, Any, None]]:
-    """A built-in handler for ``method`` that only hands the params to the server's own handler."""
-
-    @lsp_method(method)
-    def handler(self: LanguageServerProtocol, params: Any) -> Generator[Any, Any, None]:
-        # Same shape as pygls' own built-ins (a generator yielding handler, args, kwargs), minus
-        # the workspace update.
-        if (user_handler := self.fm.features.get(method)) is not None:
-            yield user_handler, (params,), None
-
-    return handler
-
-
-class CodegenProtocol(LanguageServerProtocol):
-    """pygls' protocol without its copy of every open document, and without its future leak.
-
-    pygls' built-in didOpen/didChange/didClose handlers keep a second copy of each document in
-    ``ls.workspace`` and apply every change to it with ``str.splitlines`` lines; at 100k lines
-    that costs ~20 ms per keystroke. The server reads only its own :class:`DocumentStore` (and
-    ``workspace.position_encoding``, which does not depend on documents), so these handlers only
-    pass the notification on to the handlers registered in :func:`create_server`.
-    """
-
-    lsp_text_document__did_open = _to_user_handler(lsp.TEXT_DOCUMENT_DID_OPEN)
-    lsp_text_document__did_change = _to_user_handler(lsp.TEXT_DOCUMENT_DID_CHANGE)
-    lsp_text_document__did_close = _to_user_handler(lsp.TEXT_DOCUMENT_DID_CLOSE)
-
-    def _execute_handler(
-        self,
-        msg_id: Any,
-        handler: Any,
-        callback: Any,
-        args: tuple[Any, ...] | None = None,
-        kwargs: dict[str, Any] | None = None,
-    ) -> None:
-        # pygls 2.1.1 files the future of every coroutine, thread and generator handler in
-        # _request_futures under its message id, but removes it only when it answers a request
-        # (or the client cancels one). The futures of notifications (a didChange per keystroke,
-        # under a fresh uuid) and of the user handlers that built-in generators yield to
-        # (executeCommand, didOpen/didChange/didClose, initialized, shutdown) stay forever:
-        # ~1 KB per keystroke, ~5 KB per generation. Forget each one once it is done.
-        super()._execute_handler(msg_id, handler, callback, args, kwargs)
-        future = self._request_futures.get(msg_id)
-        if future is None:
-            return  # a plain function: pygls files nothing
-        if future.done():
-            self._forget(msg_id, future)  # the usual notification: finished synchronously
-            return
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:  # a generator resumed from a thread handler's callback
-            loop = None
-
-        def forget_later(done: Future[Any] | asyncio.Future[Any]) -> None:
-            # Not in the callback itself: a concurrent Future runs callbacks inside cancel(), and
-            # pygls' shutdown cancels futures while iterating over _request_futures.
-            if loop is None or loop.is_closed():
-                self._forget(msg_id, done)
-            else:
-                loop.call_soon_threadsafe(self._forget, msg_id, done)
-
-        future.add_done_callback(forget_later)
-
-    def _forget(self, msg_id: Any, future: Any) -> None:
-        # only this future: a later message may have been filed under the same id since
-        if self._request_futures.get(msg_id) is future:
-            del self._request_futures[msg_id]
 
 
 class CodegenServer(LanguageServer):
@@ -270,6 +200,7 @@ def _configure_logging(log_file: str | None, log_level: str) -> None:
         logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatLimiter())  # a hostile or broken client must not flood the log
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(log_level.upper())
@@ -286,7 +217,5 @@ def run_server(*, tcp: str | None = None, log_file: str | None = None, log_level
         if not port.isdigit():
             print(f"codegen-lsp: --tcp wants HOST:PORT, got {tcp!r}", file=sys.stderr)
             return 2
-        server.start_tcp(host or "127.0.0.1", int(port))
-    else:
-        server.start_io()
-    return 0
+        return serve_tcp(server, host or "127.0.0.1", int(port))
+    return serve_stdio(server)
