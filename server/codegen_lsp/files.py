@@ -27,6 +27,10 @@ from codegen_lsp.errors import ActionError
 #: the largest source file ``generate`` reads; far above any file a prompt can use
 MAX_READ_BYTES = 16 * 2**20
 
+# POSIX flags; Windows has neither (and no FIFOs to block on)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
 
 class FileError(ActionError):
     """A file cannot be read or written safely; the message names the file and the reason."""
@@ -73,11 +77,11 @@ def read_text(path: Path, *, limit: int = MAX_READ_BYTES) -> str:
     """The UTF-8 text of the regular file at ``path`` (symlinks followed), line endings kept."""
     first = _regular_stat(path, "read")
     if first.st_size > limit:
-        raise FileError(f"{path}: {_size(first.st_size)} is more than the {_size(limit)} generate reads")
+        raise FileError(f"{path}: {_size(first.st_size)}, more than the {_size(limit)} generate reads")
     try:
         # O_NONBLOCK: should the path have become a FIFO since the stat, open must not wait for
         # a writer. It changes nothing for a regular file.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise FileError(f"{path}: cannot read it: {_reason(exc)}") from None
     try:
@@ -107,10 +111,18 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
+def _set_mode(fd: int, path: Path, mode: int) -> None:
+    # By descriptor: a path could be swapped for a symlink by anyone who may write the folder.
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, mode)
+    else:  # Windows before Python 3.13
+        os.chmod(path, mode)
+
+
 def _fsync_folder(folder: Path) -> None:
     # Makes the rename itself durable. Best effort: some file systems refuse fsync on a folder.
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(folder, os.O_RDONLY | _CLOEXEC)
         try:
             os.fsync(fd)
         finally:
@@ -166,9 +178,10 @@ def replace_text(path: Path, text: str) -> Path:
     try:
         try:
             _write_all(fd, text.encode("utf-8"))
-            os.fchmod(fd, stat.S_IMODE(info.st_mode))
-            with contextlib.suppress(OSError):  # only root (or a group member) may
-                os.fchown(fd, info.st_uid, info.st_gid)
+            _set_mode(fd, temp, stat.S_IMODE(info.st_mode))
+            if hasattr(os, "fchown"):
+                with contextlib.suppress(OSError):  # only root (or a group member) may
+                    os.fchown(fd, info.st_uid, info.st_gid)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -198,7 +211,7 @@ def create_text(path: Path, text: str) -> None:
     try:
         try:
             _write_all(fd, text.encode("utf-8"))
-            os.fchmod(fd, 0o666 & ~_umask())
+            _set_mode(fd, temp, 0o666 & ~_umask())
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -227,7 +240,8 @@ _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK}
 def _create_exclusive(path: Path, data: bytes) -> None:
     """Where link() is not available: create ``path`` exclusively and write it in place (not
     atomic, but it never follows or replaces anything, and a failed write removes the file)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | _CLOEXEC
+    fd = os.open(path, flags, 0o666)
     try:
         try:
             _write_all(fd, data)

@@ -101,7 +101,7 @@ def _loop(tmp: Path) -> Path:
         pytest.param(_fifo, "a FIFO (named pipe), not a regular file", id="fifo"),
         pytest.param(_directory, "a directory, not a regular file", id="directory"),
         pytest.param(_device, "a device, not a regular file", id="device-behind-a-symlink"),
-        pytest.param(_huge, "64 MiB is more than the 16 MiB generate reads", id="huge-file"),
+        pytest.param(_huge, "64 MiB, more than the 16 MiB generate reads", id="huge-file"),
         pytest.param(_loop, "too many levels of symbolic links", id="symlink-loop"),
     ],
 )

@@ -64,7 +64,7 @@ def _latin1(tmp: Path) -> Path:
         pytest.param(lambda tmp: Path("/dev/null"), "a device, not a regular file", id="device"),
         pytest.param(_loop, "too many levels of symbolic links", id="symlink-loop"),
         pytest.param(_dangling, "no such file or folder", id="dangling-symlink"),
-        pytest.param(_huge, "16 MiB is more than the 16 MiB generate reads", id="huge"),
+        pytest.param(_huge, "16 MiB, more than the 16 MiB generate reads", id="huge"),
         pytest.param(_latin1, "not UTF-8 text", id="not-utf8"),
     ],
 )

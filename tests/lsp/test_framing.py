@@ -155,3 +155,14 @@ def test_stalled_outside_a_body_is_a_no_op() -> None:
     assert decoder.feed(b"Content-Len") == []
     assert decoder.stalled() == []
     assert decoder.feed(b"gth: %d\r\n\r\n" % len(A) + A) == [Frame(A)]
+
+
+def test_a_stalled_body_is_parsed_again_only_once_more_arrived() -> None:
+    decoder = FrameDecoder(MAX)
+    decoder.feed(b"Content-Length: %d\r\n\r\n" % (len(A) + 10) + A[:-1])
+    assert decoder.stalled() == []
+    assert decoder._stall_checked == len(A) - 1  # the next stall costs nothing until bytes arrive
+    assert decoder.feed(A[-1:]) == []
+    assert decoder.stalled() == [
+        Frame(A, f"declared {len(A) + 10} bytes, but the message ended after {len(A)}")
+    ]

@@ -113,6 +113,7 @@ class FrameDecoder:
         self._block = 0  # bytes of the header lines read so far in this block
         self._length: int | None = None  # reading a body of this many bytes
         self._scanned = 0  # how much of the body is known to hold no header
+        self._stall_checked = 0  # the body length at the last stalled() that found no JSON
         self._skip: int | None = None  # skipping an oversized body: bytes still to drop
         self._skip_size = 0
         self._head = b""
@@ -133,11 +134,12 @@ class FrameDecoder:
     def stalled(self) -> list[Frame | Dropped]:
         """Nothing arrived for a while: a body that is already complete JSON had a declared
         length that was too long (more bytes could only make it invalid), so it is delivered."""
-        if self._length is None or not self._buf:
+        if self._length is None or not self._buf or len(self._buf) == self._stall_checked:
             return []
         try:
             json.loads(self._buf)
         except (ValueError, RecursionError):
+            self._stall_checked = len(self._buf)  # parse again only once more has arrived
             return []
         body = bytes(self._buf)
         problem = f"declared {self._length} bytes, but the message ended after {len(body)}"
@@ -252,6 +254,7 @@ class FrameDecoder:
     def _end_body(self) -> None:
         self._length = None
         self._scanned = 0
+        self._stall_checked = 0
 
     def _read_body(self, events: list[Frame | Dropped]) -> bool:
         assert self._length is not None
