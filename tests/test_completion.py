@@ -8,6 +8,7 @@ failures raised as ``CodegenError`` subclasses.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from codegen_lsp import CodegenError, acreate_completion, create_completion
+from codegen_lsp.core.trust import TrustStore, fingerprint
 from codegen_lsp.errors import AuthError, ConfigError, FirstTokenTimeout, ProviderUnavailable
 from loopback import LoopbackServer, chat_reply, error_reply
 
@@ -35,6 +37,7 @@ FACTORIAL_ANSWER = (
 def _isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No user or project config file and no CODEGEN_LSP_* variables from the machine."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.chdir(tmp_path)
     for name in ("PROVIDER", "BASE_URL", "API_KEY", "MODEL"):
         monkeypatch.delenv(f"CODEGEN_LSP_{name}", raising=False)
@@ -128,12 +131,14 @@ def test_project_file_providers_and_fallback(
     down, up = make_loopback(), make_loopback()
     down.script(error_reply(503, "down"))
     up.script(chat_reply("from backup"))
-    (tmp_path / ".codegen-lsp.toml").write_text(
+    project_file = tmp_path / ".codegen-lsp.toml"
+    project_file.write_text(
         f'provider = "main"\n'
         f'[providers.main]\nbase_url = "{down.base_url}"\nmodel = "a"\nmax_retries = 0\n'
         f'[providers.backup]\nbase_url = "{up.base_url}"\nmodel = "b"\n',
         encoding="utf-8",
     )
+    TrustStore.of(os.environ).trust(project_file, fingerprint(project_file.read_bytes()))
     assert list(create_completion(None, MESSAGES, fallback=["backup"], max_retries=0)) == ["from backup"]
     assert up.requests[0].json["model"] == "b"
 

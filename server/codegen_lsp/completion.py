@@ -179,6 +179,9 @@ def _settings(model: str | None, kwargs: Mapping[str, Any]) -> Settings:
         overrides_source="create_completion arguments",
         use_files=not explicit,
     )
+    if settings.untrusted is not None:
+        how = f"run `codegen-lsp trust {settings.untrusted.path.parent}`"
+        logger.warning("%s", settings.untrusted.message(how))
     max_retries = kwargs.get("max_retries")
     if max_retries is not None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:

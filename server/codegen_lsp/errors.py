@@ -3,7 +3,8 @@
 Every failure the core, the providers or the configuration can raise derives from
 :class:`CodegenError`, and every message is written for the user: it says what happened, names
 the host and the HTTP status where there is one, and says what to do. No message ever contains
-an API key (providers redact them before raising).
+an API key: every message passes :func:`codegen_lsp.redaction.redact` when the error is made
+and again whenever it is turned into text.
 
     CodegenError
     ├── ConfigError              invalid or missing configuration (file, key, problem)
@@ -28,6 +29,8 @@ produced) can help; ``retry_after`` carries the server's own hint in seconds.
 
 from __future__ import annotations
 
+from codegen_lsp.redaction import redact
+
 
 class CodegenError(Exception):
     """Base class of every error codegen-lsp raises on purpose."""
@@ -35,11 +38,13 @@ class CodegenError(Exception):
     retryable: bool = False
 
     def __init__(self, message: str) -> None:
+        message = redact(message)
         super().__init__(message)
         self.message = message
 
     def __str__(self) -> str:
-        return self.message
+        # again: a secret may have become known since (an upstream echoed it before we learnt it)
+        return redact(self.message)
 
 
 class ConfigError(CodegenError):

@@ -17,6 +17,7 @@ from codegen_lsp.core.settings import (
     Table,
     Timeouts,
 )
+from codegen_lsp.core.trust import TrustStore, fingerprint
 from codegen_lsp.errors import ConfigError
 
 
@@ -34,6 +35,12 @@ def _no_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+    return path
+
+
+def trusted(path: Path, env: dict[str, str]) -> Path:
+    """Trust the project file as it is now (as `codegen-lsp trust` does)."""
+    TrustStore.of(env).trust(path, fingerprint(path.read_bytes()))
     return path
 
 
@@ -69,7 +76,8 @@ def test_auto_local_can_be_switched_off(
 def test_layers_in_order(tmp_path: Path, home: dict[str, str]) -> None:
     write(user_file(home), 'provider = "openai"\nmodel = "from-user"\n')
     project = tmp_path / "proj"
-    write(project / ".codegen-lsp.toml", 'model = "from-project"\n')
+    (project / ".git").mkdir(parents=True)  # the search climbs to the repository root
+    trusted(write(project / ".codegen-lsp.toml", 'model = "from-project"\n'), home)
     nested = project / "src" / "pkg"
     nested.mkdir(parents=True)
 
@@ -104,7 +112,7 @@ def test_env_api_key_is_used_but_never_shown(tmp_path: Path, home: dict[str, str
 
 
 def test_named_providers_fallback_and_actions(tmp_path: Path, home: dict[str, str]) -> None:
-    write(
+    path = write(
         tmp_path / ".codegen-lsp.toml",
         """
 provider = "work"
@@ -125,6 +133,7 @@ prompt = "Add type hints:\\n{selection}"
 apply = "replace"
 """,
     )
+    trusted(path, home)
     settings = config.resolve(tmp_path, environ=home)
     work = settings.providers["work"]
     assert work.base_url == "https://openrouter.ai/api/v1"
@@ -136,10 +145,12 @@ apply = "replace"
 
 
 def test_model_path_is_relative_to_the_file_that_names_it(tmp_path: Path, home: dict[str, str]) -> None:
-    write(
+    path = write(
         tmp_path / ".codegen-lsp.toml",
         'provider = "mine"\n[providers.mine]\ntype = "local"\nmodel_path = "models/m.gguf"\n',
     )
+    trusted(path, home)
+    (tmp_path / ".git").mkdir()
     nested = tmp_path / "src"
     nested.mkdir()
     settings = config.resolve(nested, environ=home)
@@ -186,7 +197,7 @@ def test_camel_case_from_editor(tmp_path: Path, home: dict[str, str]) -> None:
 def test_invalid_project_file_names_file_key_problem(
     tmp_path: Path, home: dict[str, str], toml: str, expected: str
 ) -> None:
-    path = write(tmp_path / ".codegen-lsp.toml", toml)
+    path = trusted(write(tmp_path / ".codegen-lsp.toml", toml), home)
     with pytest.raises(ConfigError) as caught:
         config.resolve(tmp_path, environ=home)
     message = str(caught.value)
@@ -207,7 +218,7 @@ def test_snake_case(key: str, camel: str) -> None:
 
 # --- each setting declared once --------------------------------------------------------------------
 
-_NOT_OPTIONS = {"name", "origins"}  # a table's own name; what config records
+_NOT_OPTIONS = {"name", "origins", "untrusted"}  # a table's own name; what config records
 
 
 @pytest.mark.parametrize(
@@ -221,7 +232,7 @@ def test_every_setting_declares_its_check(cls: type) -> None:
 def test_the_keys_are_derived_from_the_declarations() -> None:
     top = options.top_level_options()
     assert set(top) == {
-        *(f.name for f in dataclasses.fields(Settings) if f.name != "origins"),
+        *(f.name for f in dataclasses.fields(Settings) if f.name not in ("origins", "untrusted")),
         "base_url", "model", "api_key", "api_key_env", "timeouts",
     }  # fmt: skip
     assert top["timeouts"] == Table(Timeouts)
@@ -330,11 +341,12 @@ def test_origins_by_dotted_key(tmp_path: Path, home: dict[str, str]) -> None:
 
 
 def test_describe_shows_what_each_layer_set(tmp_path: Path, home: dict[str, str]) -> None:
-    write(
+    path = write(
         tmp_path / ".codegen-lsp.toml",
         'stream_edits = true\n[context]\nlines_before = 5\n[actions.rewrite]\nmodel = "m"\n'
         '[actions.shout]\nprompt = "{selection}"\n',
     )
+    trusted(path, home)
     settings = config.resolve(
         tmp_path, environ=home, overrides={"base_url": "http://h/v1", "timeouts": {"idle": 5}}
     )

@@ -1,7 +1,8 @@
 """Configuration: raw options from every layer, checked and resolved into frozen :class:`Settings`.
 
 Layers, lowest first: built-in defaults < user file ``$XDG_CONFIG_HOME/codegen-lsp/config.toml`` <
-project file ``.codegen-lsp.toml`` (searched upward from the project root) < environment
+project file ``.codegen-lsp.toml`` (the nearest one from the project folder up to the workspace
+or repository root, never above) < environment
 (``CODEGEN_LSP_PROVIDER``, ``CODEGEN_LSP_BASE_URL``, ``CODEGEN_LSP_API_KEY``, ``CODEGEN_LSP_MODEL``) <
 overrides (CLI flags, or the editor's settings in the language server). Keys are snake_case in
 TOML; camelCase is accepted everywhere so editor settings can use their own convention.
@@ -13,8 +14,12 @@ declarations how a table of options becomes a settings object and the rows :func
 shows. Every key remembers the layer it came from (``Settings.origins``, by dotted key).
 
 API keys are referenced by environment-variable name (``api_key_env``) and never read from files:
-a literal key in a file is refused. Only the environment, a CLI flag or the editor may hand over a
-key at run time. Every invalid value raises :class:`~codegen_lsp.errors.ConfigError` naming the
+a literal key in a file is refused, and so is a credential header (``Authorization``, ``api-key``,
+...) or a key-shaped header value in a project file. Only the environment, a CLI flag or the editor
+may hand over a key at run time. A project file comes from whoever wrote the repository: until the
+user trusted its exact content (:mod:`codegen_lsp.core.trust`), the options in it that route code,
+keys or requests are left out (:func:`~codegen_lsp.core.options.split_untrusted`) and the settings
+say so (``Settings.untrusted``). Every invalid value raises :class:`~codegen_lsp.errors.ConfigError` naming the
 source, the key and the problem (and carrying both as attributes); a caller that would rather
 lose only the bad key (the language server, for the editor's settings) passes ``on_invalid``.
 """
@@ -29,12 +34,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from codegen_lsp import redaction
 from codegen_lsp.core import localmodels, presets
 from codegen_lsp.core.actions import BUILTIN_ACTIONS
 from codegen_lsp.core.options import (
     Layer,
     merge,
     options_of,
+    split_untrusted,
     suggest,
     top_level_provider_keys,
     validate_options,
@@ -48,6 +55,7 @@ from codegen_lsp.core.settings import (
     Table,
     Timeouts,
 )
+from codegen_lsp.core.trust import TrustStore, Untrusted, fingerprint
 from codegen_lsp.errors import ConfigError
 
 PROJECT_FILE = ".codegen-lsp.toml"
@@ -67,35 +75,104 @@ def user_config_path(environ: Mapping[str, str]) -> Path:
     return Path(base) / "codegen-lsp" / "config.toml"
 
 
-def find_project_file(start: Path) -> Path | None:
-    """The nearest ``.codegen-lsp.toml`` at or above ``start``."""
-    here = start if start.is_dir() else start.parent
+def project_bounds(start: Path, workspace: Path | None = None) -> tuple[Path, ...]:
+    """The folders searched for a project file from ``start``: upward to the first that is the
+    workspace root or a repository root (holds ``.git``), that one included; only ``start``'s own
+    folder when there is neither. A file above the repository, up to ``/``, is never read."""
+    here = Path(os.path.abspath(start if start.is_dir() else start.parent))
+    top = Path(os.path.abspath(workspace)) if workspace is not None else None
+    folders: list[Path] = []
     for folder in (here, *here.parents):
+        folders.append(folder)
+        if folder == top or (folder / ".git").exists():
+            return tuple(folders)
+    return (here,)
+
+
+def find_project_file(start: Path, workspace: Path | None = None) -> Path | None:
+    """The nearest ``.codegen-lsp.toml`` in :func:`project_bounds`."""
+    for folder in project_bounds(start, workspace):
         candidate = folder / PROJECT_FILE
         if candidate.is_file():
             return candidate
     return None
 
 
-def _read_toml(path: Path, label: str) -> Layer:
+def read_project_file(path: Path) -> bytes:
+    """The bytes of a project file: what is hashed for trust and then parsed, read once."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"project config {path}: cannot be read: {exc.strerror or exc}") from None
+
+
+def _parse_toml(content: bytes, source: str) -> Any:
     # Imported here: tomllib pulls in datetime (~25 ms), which the server's start-up should only
     # pay when a config file exists.
     import tomllib
 
-    source = f"{label} {path}"
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(content.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{source}: cannot be read: {exc}") from None
-    data = validate_options(raw, source, from_file=True)
+
+
+def _checked(path: Path, content: bytes, source: str) -> dict[str, Any]:
+    data = validate_options(_parse_toml(content, source), source, from_file=True)
     # A model file named in a config file is relative to that file, not to wherever the editor
     # or the shell happened to start the server.
     for provider in data.get("providers", {}).values():
         if "model_path" in provider:
             provider["model_path"] = str(path.parent / Path(provider["model_path"]).expanduser())
-    return Layer(source, data)
+    return data
+
+
+def _read_toml(path: Path, label: str) -> Layer:
+    source = f"{label} {path}"
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot be read: {exc}") from None
+    return Layer(source, _checked(path, content, source))
+
+
+def _refuse_secret_headers(data: Mapping[str, Any], source: str) -> None:
+    """A credential written into a project file's headers is refused like ``api_key``: the file
+    is committed and shared, and secrets are referenced, never stored."""
+    for name, provider in data.get("providers", {}).items():
+        for header, value in provider.get("headers", {}).items():
+            if redaction.is_credential_header(header) or redaction.looks_like_key(value):
+                redaction.remember(value)
+                key = f"providers.{name}.headers"
+                raise ConfigError(
+                    f"{source}: {key}.{header}: credentials must not be written in a project file. "
+                    'Put the key in an environment variable and reference it: api_key_env = "MY_API_KEY" '
+                    "(sent as a Bearer token), or set the header in your own "
+                    "~/.config/codegen-lsp/config.toml or your editor's settings.",
+                    source=source,
+                    key=key,
+                )
+
+
+def project_layer(path: Path, environ: Mapping[str, str], content: bytes | None = None) -> Layer:
+    """The layer of a project file: all of it once the user trusted this exact content, else only
+    what does not route (see :func:`~codegen_lsp.core.options.split_untrusted`)."""
+    if content is None:
+        content = read_project_file(path)
+    source = f"project config {path}"
+    data = _checked(path, content, source)
+    _refuse_secret_headers(data, source)
+    digest = fingerprint(content)
+    state = TrustStore.of(environ).state(path, digest)
+    if state == "trusted":
+        return Layer(source, data)
+    kept, ignored = split_untrusted(data)
+    if not ignored:
+        return Layer(source, kept)
+    untrusted = Untrusted(path, digest, ignored, changed=state == "changed")
+    return Layer(f"{source} (not trusted)", kept, untrusted)
 
 
 def _env_layer(environ: Mapping[str, str]) -> Layer | None:
@@ -115,18 +192,26 @@ def _env_layer(environ: Mapping[str, str]) -> Layer | None:
 
 
 def read_layers(
-    root: Path | None = None, *, environ: Mapping[str, str] | None = None, use_files: bool = True
+    root: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    use_files: bool = True,
+    workspace: Path | None = None,
 ) -> list[Layer]:
-    """The layers under the overrides: user file, project file, environment (each when present)."""
+    """The layers under the overrides: user file, project file, environment (each when present).
+
+    The project file is searched from ``root`` (default: the current folder) up to ``workspace``
+    or the repository root (:func:`project_bounds`).
+    """
     env = os.environ if environ is None else environ
     layers: list[Layer] = []
     if use_files:
         user_file = user_config_path(env)
         if user_file.is_file():
             layers.append(_read_toml(user_file, "user config"))
-        project_file = find_project_file(root or Path.cwd())
+        project_file = find_project_file(root or Path.cwd(), workspace)
         if project_file is not None:
-            layers.append(_read_toml(project_file, "project config"))
+            layers.append(project_layer(project_file, env))
     env_layer = _env_layer(env)
     if env_layer is not None:
         layers.append(env_layer)
@@ -206,11 +291,14 @@ def resolve(
     use_files: bool = True,
 ) -> Settings:
     """Merge every layer into :class:`Settings`. Raises :class:`ConfigError` on invalid input."""
-    layers = read_layers(root, environ=environ, use_files=use_files)
+    env = os.environ if environ is None else environ
+    layers = read_layers(root, environ=env, use_files=use_files)
     if overrides:
         clean = {k: v for k, v in overrides.items() if v is not None}
         layers.append(Layer(overrides_source, validate_options(clean, overrides_source, from_file=False)))
-    return settle(layers)
+    settings = settle(layers)
+    remember_secrets(settings, env)
+    return settings
 
 
 def settle(layers: Sequence[Layer]) -> Settings:
@@ -302,7 +390,21 @@ def settle(layers: Sequence[Layer]) -> Settings:
         context=ContextSettings(**merged.get("context", {})),
         inline=inline,
     )
-    return Settings(**values, origins=origins)
+    untrusted = next((layer.untrusted for layer in layers if layer.untrusted is not None), None)
+    return Settings(**values, origins=origins, untrusted=untrusted)
+
+
+def remember_secrets(settings: Settings, environ: Mapping[str, str]) -> None:
+    """Tell the redactor every secret the settings put in play: each provider's key (from its
+    variable or handed over at run time), its credential headers and key-shaped header values,
+    and the credentials inside its base URL."""
+    for provider in settings.providers.values():
+        redaction.remember(
+            provider.resolve_api_key(environ),
+            environ.get(provider.api_key_env) if provider.api_key_env else None,
+            *redaction.secret_header_values(provider.headers),
+            *redaction.url_credentials(provider.base_url),
+        )
 
 
 # --- describe -------------------------------------------------------------------------------------
@@ -346,6 +448,9 @@ def _other_rows(settings: Settings) -> list[tuple[str, str, str]]:
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(what, value, where it came from) rows for ``codegen-lsp check``; never shows a key."""
     rows: list[tuple[str, str, str]] = []
+    if settings.untrusted is not None:
+        ignored = ", ".join(settings.untrusted.ignored)
+        rows.append(("NOT TRUSTED", f"ignored {ignored}", str(settings.untrusted.path)))
     if settings.provider is None:
         rows.append(("provider", "(none)", "nothing configured and the embedded model is not installed"))
         return rows + _other_rows(settings)

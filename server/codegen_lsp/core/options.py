@@ -5,8 +5,9 @@ snake_case or camelCase keys. Which keys exist and how each value is checked is 
 the fields of :mod:`codegen_lsp.core.settings`; this module derives from those declarations the
 keys of every table (:func:`options_of`, :func:`top_level_options`), camelCase wire names and
 did-you-mean suggestions in the user's own case style, checks a layer (:func:`validate_options`)
-and merges layers (:func:`merge`). :mod:`codegen_lsp.core.config` reads the layers and turns
-them into settings.
+and merges layers (:func:`merge`). It also derives, from the ``routes`` and ``sane_max`` of each
+declaration, what a project file the user has not trusted may set (:func:`split_untrusted`).
+:mod:`codegen_lsp.core.config` reads the layers and turns them into settings.
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
+from codegen_lsp import redaction
 from codegen_lsp.core.settings import Check, ProviderSettings, Settings, Table
+from codegen_lsp.core.trust import Untrusted
 from codegen_lsp.errors import ConfigError
 
 #: keys that hold a secret wherever they appear: refused in files
 _SECRET_KEYS = {"api_key", "apikey", "key", "token", "secret", "password"}
+#: keys whose rejected value is never quoted back: it may be a key typed into the wrong field
+_QUIET_KEYS = {*_SECRET_KEYS, "api_key_env", "headers"}
 
 OnInvalid = Callable[[ConfigError], None]
 
@@ -94,6 +99,8 @@ class Layer:
 
     source: str  # 'project config /x/.codegen-lsp.toml', 'environment', 'command line', ...
     data: Mapping[str, Any]
+    #: a project file not trusted: what was left out of ``data`` for that reason
+    untrusted: Untrusted | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +137,7 @@ class _Checker:
                 try:
                     out[key] = check(value)
                 except (TypeError, ValueError) as exc:
-                    self.invalid(path, f"{shown}: {exc} (got {value!r})")
+                    self.invalid(path, f"{shown}: {exc}{_got(key, value)}")
             elif not isinstance(value, Mapping):
                 self.invalid(path, f"{shown}: expected a table")
             elif not check.named:
@@ -146,6 +153,16 @@ class _Checker:
                         self.invalid(f"{path}.{name}", f"{shown}.{name}: expected a table")
                 out[key] = entries
         return out
+
+
+def _got(key: str, value: Any) -> str:
+    """`` (got 'x')`` for a rejected value, unless it may be a secret: then it is never echoed."""
+    if key in _QUIET_KEYS or redaction.looks_like_key(value):
+        if isinstance(value, str) and value:
+            # A key typed into the wrong field is a key all the same: hide it everywhere from now on.
+            redaction.remember(value)
+        return " (the value is not shown: it may be a secret)"
+    return f" (got {value!r})"
 
 
 def validate_options(
@@ -176,3 +193,70 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 merged[key] = merge(value) if isinstance(value, Mapping) else value
     return merged
+
+
+# --- what an untrusted project file may set --------------------------------------------------
+
+
+@cache
+def _policies(cls: type) -> Mapping[str, tuple[bool, float | None]]:
+    """``(routes, sane_max)`` of each option of a settings class (see ``settings.option``)."""
+    return MappingProxyType(
+        {
+            f.name: (f.metadata["routes"], f.metadata["sane_max"])
+            for f in dataclasses.fields(cls)
+            if "check" in f.metadata
+        }
+    )
+
+
+@cache
+def _top_level_policies() -> Mapping[str, tuple[bool, float | None]]:
+    provider = _policies(ProviderSettings)
+    shortcuts = {key: provider[key] for key in _top_level_provider_options()}
+    return MappingProxyType({**_policies(Settings), **shortcuts})
+
+
+def split_untrusted(data: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What a project file the user has not trusted may set, and what it may not.
+
+    Returns ``data`` (a checked layer) without the options that route and the values beyond their
+    sane maximum, and the dotted keys left out, as the user wrote them.
+    """
+    ignored: list[str] = []
+    kept = _harmless(data, top_level_options(), _top_level_policies(), "", ignored)
+    return kept, tuple(ignored)
+
+
+def _harmless(
+    data: Mapping[str, Any],
+    schema: Mapping[str, Check | Table],
+    policies: Mapping[str, tuple[bool, float | None]],
+    at: str,
+    ignored: list[str],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{at}{key}"
+        # A key without a policy cannot pass validation; if one ever did, it waits for trust.
+        routes, sane_max = policies.get(key, (True, None))
+        check = schema.get(key)
+        if routes or check is None:
+            ignored.append(path)
+        elif isinstance(check, Table):
+            inner_schema, inner_policies = options_of(check.of), _policies(check.of)
+            if check.named:
+                entries = {}
+                for name, body in value.items():
+                    kept = _harmless(body, inner_schema, inner_policies, f"{path}.{name}.", ignored)
+                    if kept or not body:
+                        entries[name] = kept
+                if entries:
+                    out[key] = entries
+            elif kept := _harmless(value, inner_schema, inner_policies, f"{path}.", ignored):
+                out[key] = kept
+        elif sane_max is not None and isinstance(value, int | float) and value > sane_max:
+            ignored.append(f"{path} = {value:g} (more than {sane_max:g})")
+        else:
+            out[key] = value
+    return out

@@ -8,7 +8,10 @@ accepts, did-you-mean suggestions, camelCase wire names, what ``codegen-lsp chec
 adding a setting is adding one line here. A check returns the value to store or raises
 ``TypeError``/``ValueError`` with the problem in words. Nothing here holds a secret read from a
 file: ``api_key`` is only ever filled at run time from an environment variable, a CLI flag or the
-editor's secret storage, and is excluded from ``repr`` so it cannot leak into logs.
+editor's secret storage, and is excluded from ``repr`` so it cannot leak into logs. Each option
+also says whether it *routes* — decides where code, keys or requests go — or has a *sane maximum*:
+from a project file such an option applies only once the user trusted the file
+(:mod:`codegen_lsp.core.trust`); the declaration is the one place that says so.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from codegen_lsp import redaction
 from codegen_lsp.core.infill import FIM_FORMATS, FimFormat
+from codegen_lsp.core.trust import Untrusted
 from codegen_lsp.core.types import ApplyMode
 
 ProviderType = Literal["openai", "local"]
@@ -43,13 +48,25 @@ def option(
     top_level: bool = False,
     in_table: bool = True,
     repr: bool = True,
+    routes: bool = False,
+    sane_max: float | None = None,
 ) -> Any:
     """A field that is also an option key, checked by ``check`` when it arrives raw.
 
     ``top_level``: a provider option also accepted at the top level, for the active provider.
     ``in_table``: False for one that is *only* accepted there (a key handed over at run time).
+    ``routes``: it decides where code, keys or requests go (a host, a key variable, headers, a
+    model or provider, a model file): a project file sets it only once the user trusted that file.
+    ``sane_max``: above this a value from a project file also waits for trust (a context window
+    or token limit that would send or cost far more than usual).
     """
-    metadata = {"check": check, "top_level": top_level, "in_table": in_table}
+    metadata = {
+        "check": check,
+        "top_level": top_level,
+        "in_table": in_table,
+        "routes": routes,
+        "sane_max": sane_max,
+    }
     if factory is not None:
         return field(default_factory=factory, repr=repr, metadata=metadata)
     return field(default=default, repr=repr, metadata=metadata)
@@ -151,7 +168,9 @@ def check_fim_format(value: Any) -> FimFormat | None:
 
 def check_env_name(value: Any) -> str:
     name = check_str(value)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+    # A key can be a valid identifier (ghp_…, a hex key): variables are named in capitals.
+    key_like = redaction.looks_like_key(name) and not name.isupper()
+    if key_like or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(
             "must be the NAME of an environment variable holding the key (like OPENAI_API_KEY), not the key"
         )
@@ -173,26 +192,28 @@ class Timeouts:
 @dataclass(frozen=True, slots=True)
 class ProviderSettings:
     name: str
-    type: ProviderType = option("openai", check=check_provider_type)
-    base_url: str | None = option(None, check=check_str, top_level=True)
-    model: str | None = option(None, check=check_str, top_level=True)
-    api_key_env: str | None = option(None, check=check_env_name, top_level=True)
-    api_key: str | None = option(None, check=check_str, top_level=True, in_table=False, repr=False)
-    headers: Mapping[str, str] = option(check=check_headers, factory=dict, repr=False)
+    type: ProviderType = option("openai", check=check_provider_type, routes=True)
+    base_url: str | None = option(None, check=check_str, top_level=True, routes=True)
+    model: str | None = option(None, check=check_str, top_level=True, routes=True)
+    api_key_env: str | None = option(None, check=check_env_name, top_level=True, routes=True)
+    api_key: str | None = option(
+        None, check=check_str, top_level=True, in_table=False, repr=False, routes=True
+    )
+    headers: Mapping[str, str] = option(check=check_headers, factory=dict, repr=False, routes=True)
     timeouts: Timeouts = option(check=Table(Timeouts), factory=Timeouts, top_level=True)
-    max_retries: int = option(2, check=check_int)
+    max_retries: int = option(2, check=check_int, sane_max=5)
     temperature: float | None = option(0.2, check=check_opt_number)
-    max_tokens: int | None = option(1024, check=check_opt_int)
+    max_tokens: int | None = option(1024, check=check_opt_int, sane_max=8192)
     #: how this provider fills in the middle (inline completion); None: a fill-in prompt over chat
     fim_format: FimFormat | None = option(None, check=check_fim_format)
     # type = "local" only (``model`` names an embedded model unless model_path is set)
-    model_path: str | None = option(None, check=check_str)
-    n_ctx: int = option(4096, check=check_int)
-    n_threads: int | None = option(None, check=check_opt_int)
+    model_path: str | None = option(None, check=check_str, routes=True)
+    n_ctx: int = option(4096, check=check_int, sane_max=32768)
+    n_threads: int | None = option(None, check=check_opt_int, sane_max=64)
     #: seconds a loaded model may sit unused before its memory is released; 0 keeps it loaded
     unload_after: float = option(600.0, check=check_number)
     #: the preset that filled in type, base URL, model and key variable (by name or ``preset = …``)
-    preset: str | None = option(None, check=check_str)
+    preset: str | None = option(None, check=check_str, routes=True)
 
     def resolve_api_key(self, environ: Mapping[str, str] | None = None) -> str | None:
         """The key to send: an explicit run-time key, else the named environment variable."""
@@ -216,19 +237,19 @@ class ActionSettings:
     title: str | None = option(None, check=check_str)
     prompt: str | None = option(None, check=check_str)
     system: str | None = option(None, check=check_str)
-    provider: str | None = option(None, check=check_str)
-    model: str | None = option(None, check=check_str)
+    provider: str | None = option(None, check=check_str, routes=True)
+    model: str | None = option(None, check=check_str, routes=True)
     apply: ApplyMode | None = option(None, check=check_apply_mode)
     temperature: float | None = option(None, check=check_opt_number)
-    max_tokens: int | None = option(None, check=check_opt_int)
+    max_tokens: int | None = option(None, check=check_opt_int, sane_max=8192)
 
 
 @dataclass(frozen=True, slots=True)
 class ContextSettings:
-    lines_before: int = option(60, check=check_int)
-    lines_after: int = option(20, check=check_int)
+    lines_before: int = option(60, check=check_int, sane_max=1000)
+    lines_after: int = option(20, check=check_int, sane_max=1000)
     #: rough token budget for the user message (4 characters ≈ 1 token)
-    token_budget: int = option(3000, check=check_int)
+    token_budget: int = option(3000, check=check_int, sane_max=16000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,19 +263,19 @@ class InlineSettings:
     """
 
     enabled: bool = option(True, check=check_bool)
-    provider: str | None = option(None, check=check_str)
+    provider: str | None = option(None, check=check_str, routes=True)
     #: the model asked (None: the provider's own)
-    model: str | None = option(None, check=check_str)
+    model: str | None = option(None, check=check_str, routes=True)
     #: seconds an automatic request waits for the next keystroke before asking the model
     debounce: float = option(0.1, check=check_number)
     #: max tokens of a one-line suggestion, and of a multi-line one
-    line_tokens: int = option(64, check=check_positive_int)
-    block_tokens: int = option(256, check=check_positive_int)
+    line_tokens: int = option(64, check=check_positive_int, sane_max=1024)
+    block_tokens: int = option(256, check=check_positive_int, sane_max=4096)
     #: most lines of a multi-line suggestion
-    block_lines: int = option(16, check=check_positive_int)
+    block_lines: int = option(16, check=check_positive_int, sane_max=200)
     #: characters of text before / after the cursor sent at most
-    prefix_chars: int = option(6000, check=check_int)
-    suffix_chars: int = option(2000, check=check_int)
+    prefix_chars: int = option(6000, check=check_int, sane_max=64000)
+    suffix_chars: int = option(2000, check=check_int, sane_max=32000)
     temperature: float | None = option(0.1, check=check_opt_number)
     #: offer the suggestion as one textDocument/completion item, for editors without inline completion
     completion_fallback: bool = option(False, check=check_bool)
@@ -265,12 +286,13 @@ class InlineSettings:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    #: a provider defined by a project file is a destination for code and keys: all of it routes
     providers: Mapping[str, ProviderSettings] = option(
-        check=Table(ProviderSettings, named=True), factory=dict
+        check=Table(ProviderSettings, named=True), factory=dict, routes=True
     )
     #: the active provider's name; None when nothing is configured or available
-    provider: str | None = option(None, check=check_str)
-    fallback: tuple[str, ...] = option((), check=check_names)
+    provider: str | None = option(None, check=check_str, routes=True)
+    fallback: tuple[str, ...] = option((), check=check_names, routes=True)
     actions: Mapping[str, ActionSettings] = option(check=Table(ActionSettings, named=True), factory=dict)
     context: ContextSettings = option(check=Table(ContextSettings), factory=ContextSettings)
     inline: InlineSettings = option(check=Table(InlineSettings), factory=InlineSettings)
@@ -282,6 +304,8 @@ class Settings:
     auto_local: bool = option(True, check=check_bool)
     #: where each option came from, by dotted key ("provider", "context.lines_before") -> "environment"
     origins: Mapping[str, str] = field(default_factory=dict)
+    #: a project file whose routing options were left out because the user has not trusted it
+    untrusted: Untrusted | None = None
 
     def provider_chain(self, action: str | None = None) -> tuple[ProviderSettings, ...]:
         """The providers to try, in order, for ``action``: its own, the active one, then fallbacks."""
