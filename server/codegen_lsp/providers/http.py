@@ -7,7 +7,12 @@ token* (request sent, nothing generated yet: prompt processing, model loading, q
 *idle* (the gap between two chunks once generation started) are enforced here around each read,
 because httpx's read timeout cannot tell them apart. HTTP statuses and transport failures become
 :mod:`codegen_lsp.errors` types whose messages name the host and status and say what to do; the
-API key is never part of a message, log line or repr. Subclasses (one per wire format: chat
+API key is never part of a message, log line or repr: the provider hands its key, credential
+headers and URL credentials to :mod:`codegen_lsp.redaction` before anything is sent, and text
+from the server (reason phrase, content type, bodies) is shortened before it is quoted.
+Redirects are followed only within the same origin (scheme, host and port), as curl does with
+credentials: the key and custom headers (an Azure-style ``api-key``) never reach another origin,
+and the error says so. Subclasses (one per wire format: chat
 completions in :mod:`~codegen_lsp.providers.openai`, fill-in-the-middle in
 :mod:`~codegen_lsp.providers.fim`) build the body and pick the decoder; :meth:`HTTPProvider._relay`
 runs any pure decoder over the response under those timeouts. Closing or cancelling the stream
@@ -29,6 +34,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import httpx
 
+from codegen_lsp import redaction
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import Delta
 from codegen_lsp.errors import (
@@ -49,6 +55,12 @@ from codegen_lsp.providers.chat_stream import error_from_payload
 
 #: how much of an error body we read and quote: enough for any JSON error, bounded for HTML pages
 _MAX_ERROR_BODY = 64 * 1024
+#: same-origin redirects followed before giving up
+_MAX_REDIRECTS = 5
+#: redirects that keep the POST (RFC 9110 lets clients keep the method on 301/302 too); a 303
+#: asks for a GET of something else, which is not an answer to a completion request
+_KEEPS_POST = frozenset({301, 302, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _T = TypeVar("_T")
 
@@ -166,11 +178,21 @@ class HTTPProvider:
                 f"Provider '{self.name}': the base URL {self._base_url!r} must start with http:// or https://.",
                 provider=self.name,
             )
-        self.host = url.netloc.decode("ascii", "replace")
+        self.host = url.netloc.decode("ascii", "replace")  # host:port, never the user info
+        #: the base URL as messages show it: without ``user:pass@``
+        self._shown_url = str(url.copy_with(userinfo=b""))
+        # Everything this provider will send that is a secret, known before anything is sent.
+        redaction.remember(
+            self._api_key(),
+            *redaction.secret_header_values(settings.headers),
+            *redaction.url_credentials(self._base_url),
+        )
         self._client: httpx.AsyncClient | None = None
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self._base_url!r})"
+        return (
+            f"{type(self).__name__}(name={self.name!r}, model={self.model!r}, base_url={self._shown_url!r})"
+        )
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
@@ -187,7 +209,8 @@ class HTTPProvider:
                 verify=ssl_context_from_env(self._environ),
                 # read=None: the first-token and idle limits are enforced around each read instead
                 timeout=httpx.Timeout(connect=connect, read=None, write=connect, pool=connect),
-                follow_redirects=True,
+                # httpx would carry custom headers (api-key) to any origin: _open follows itself
+                follow_redirects=False,
             )
         return self._client
 
@@ -209,12 +232,23 @@ class HTTPProvider:
         headers = {"Accept": accept, "Cache-Control": "no-store", **self.settings.headers}
         key = self._api_key()
         if key:
+            redaction.remember(key)
             headers["Authorization"] = f"Bearer {key}"
         http_request = client.build_request("POST", url, json=body, headers=headers)
         scope = asyncio.timeout_at(deadline)
         try:
             async with scope:
                 response = await client.send(http_request, stream=True)
+                for _ in range(_MAX_REDIRECTS):
+                    if not response.has_redirect_location:
+                        break
+                    await response.aclose()
+                    target = self._redirect_target(response)
+                    http_request = client.build_request("POST", target, json=body, headers=headers)
+                    response = await client.send(http_request, stream=True)
+                if response.has_redirect_location:
+                    await response.aclose()
+                    raise self._not_followed(response, f"it redirected more than {_MAX_REDIRECTS} times")
         except TimeoutError:
             if scope.expired():
                 self._first_token_timeout()
@@ -303,11 +337,38 @@ class HTTPProvider:
             raise error
         return payload
 
+    def _redirect_target(self, response: httpx.Response) -> httpx.URL:
+        """Where a redirect of ours may go: only to the same origin, keeping the POST."""
+        try:
+            target = response.request.url.join(response.headers["location"])
+        except (httpx.InvalidURL, UnicodeError):
+            raise self._not_followed(response, "its Location is not a valid URL") from None
+        if _origin(target) != _origin(response.request.url):
+            raise self._not_followed(
+                response,
+                f"it points to another origin ({_shown_origin(target)}). Requests, with your API key "
+                "and headers, are only ever sent on within the same scheme, host and port, so nothing "
+                "was sent there; if you trust that address, set base_url to it",
+            )
+        if response.status_code not in _KEEPS_POST:
+            raise self._not_followed(response, "a 303 asks for a GET elsewhere, not an answer")
+        return target
+
+    def _not_followed(self, response: httpx.Response, why: str) -> ServerError:
+        error = ServerError(
+            f"{self.host} redirected the request ({_phrase(response)}); not followed: {why}.",
+            provider=self.name,
+            host=self.host,
+            status=response.status_code,
+        )
+        error.retryable = False  # the same request is redirected the same way again
+        return error
+
     def _not_a_stream(self, response: httpx.Response) -> NoReturn:
-        kind = content_type(response) or "no content type"
+        kind = _short(content_type(response), 60) or "no content type"
         raise StreamError(
             f"{self.host} answered {response.status_code} with {kind} instead of {self.stream_description}. "
-            f"Is {self._base_url} {self.api_description}?",
+            f"Is {self._shown_url} {self.api_description}?",
             provider=self.name,
             host=self.host,
             status=response.status_code,
@@ -357,12 +418,12 @@ class HTTPProvider:
             ) from None
         if isinstance(exc, httpx.UnsupportedProtocol):
             raise ProviderUnavailable(
-                f"Provider '{self.name}': cannot use the base URL {self._base_url!r} ({reason}).",
+                f"Provider '{self.name}': cannot use the base URL {self._shown_url!r} ({reason}).",
                 **common,
             ) from None
         if isinstance(exc, httpx.ConnectError):
             raise ConnectionFailed(
-                f"Could not connect to {host} ({reason}). Is the server running at {self._base_url}?",
+                f"Could not connect to {host} ({reason}). Is the server running at {self._shown_url}?",
                 **common,
             ) from None
         raise ConnectionFailed(
@@ -387,14 +448,15 @@ class HTTPProvider:
         detail = self._redact(_error_detail(raw))
         said = f": {detail}" if detail else ""
         host = self.host
-        phrase = f"{status} {response.reason_phrase}".strip()
+        phrase = _phrase(response)
         common: dict[str, Any] = {"provider": self.name, "host": host, "status": status}
         retry_after = parse_retry_after(response.headers)
         if status in (401, 403):
             raise AuthError(f"{host} refused the request ({phrase}){said}. {self._key_advice()}", **common)
         if status == 404:
             raise NotFoundError(
-                f"{host} answered {phrase} for {response.request.url}{said}. {self._not_found_advice()}",
+                f"{host} answered {phrase} for {_without_userinfo(response.request.url)}{said}. "
+                f"{self._not_found_advice()}",
                 **common,
             )
         if status == 429:
@@ -431,10 +493,8 @@ class HTTPProvider:
         return f"Check {where}: it may be wrong, expired, or lack access to this model."
 
     def _redact(self, text: str) -> str:
-        key = self._api_key()
-        if key and len(key) >= 4 and key in text:
-            text = text.replace(key, "***")
-        return text
+        redaction.remember(self._api_key())
+        return redaction.redact(text)
 
     def _redacted(self, decode: Callable[..., list[Delta]], *args: Any) -> list[Delta]:
         """Run a decoder step; an error it raises from server text loses any echo of the key."""
@@ -444,6 +504,31 @@ class HTTPProvider:
             exc.message = self._redact(exc.message)
             exc.args = (exc.message,)
             raise
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def _shown_origin(url: httpx.URL) -> str:
+    """``scheme://host[:port]`` of a URL a server sent: its path and query are not quoted."""
+    port = f":{url.port}" if url.port else ""
+    return _short(f"{url.scheme}://{url.host}{port}", 120)
+
+
+def _without_userinfo(url: httpx.URL) -> str:
+    return str(url.copy_with(userinfo=b""))
+
+
+def _short(text: str, limit: int) -> str:
+    """Server text fit to quote in one line: printable, at most ``limit`` characters."""
+    clean = "".join(c if c.isprintable() else " " for c in text).strip()
+    return clean if len(clean) <= limit else f"{clean[: limit - 1]}…"
+
+
+def _phrase(response: httpx.Response) -> str:
+    """``404 Not Found``: the status and, shortened, the reason phrase the server chose."""
+    return f"{response.status_code} {_short(response.reason_phrase, 60)}".strip()
 
 
 def _error_detail(raw: bytes) -> str:
