@@ -1,9 +1,13 @@
-"""The ``codegen-lsp`` command line: ``generate``, ``check``, ``providers`` and ``serve``.
+"""The ``codegen-lsp`` command line: ``generate``, ``check``, ``providers``, ``trust`` and ``serve``.
 
 ``generate`` drives exactly the core the language server drives (config → pipeline → provider →
 cleanup → edit), so what it prints is what an editor would receive. Exit codes: 0 success,
 2 usage or configuration error, 3 provider error, 130 interrupted. The file is only written with
 ``--write``, atomically, and only if it did not change while the model was answering.
+``trust`` records that the user trusts a project's ``.codegen-lsp.toml`` as it is now (see
+:mod:`codegen_lsp.core.trust`). Every message goes out through :func:`_say`, which redacts it;
+log records are redacted by the handler :func:`_configure_logging` installs. Generated code is
+printed as it came.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from codegen_lsp import __version__
+from codegen_lsp import __version__, redaction
 from codegen_lsp.core.actions import Action
 from codegen_lsp.errors import ActionError, CodegenError, ConfigError, ProviderError
 
@@ -41,6 +45,16 @@ def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--api-key-env", metavar="NAME", help="environment variable that holds the API key")
     group.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds to wait for output")
     group.add_argument("--config-root", type=Path, metavar="DIR", help="where to look for .codegen-lsp.toml")
+    _add_log_flag(parser)
+
+
+def _add_log_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="log to stderr from this level on (default: warning)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,6 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("providers", help="list the provider presets and the key variable each needs")
 
+    trust = sub.add_parser(
+        "trust",
+        help="trust a project's .codegen-lsp.toml as it is now (its settings that route code and keys apply)",
+    )
+    trust.add_argument(
+        "path",
+        nargs="?",
+        type=Path,
+        help="the project folder, or its .codegen-lsp.toml (default: the current folder)",
+    )
+    trust.add_argument("--revoke", action="store_true", help="forget the trust instead")
+    _add_log_flag(trust)
+
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")
     serve.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
@@ -101,12 +128,25 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _say(text: str, file: TextIO | None = None) -> None:
+    """Print a message (to stderr by default): the command line's one way out for text."""
+    print(redaction.redact(text), file=sys.stderr if file is None else file)
+
+
 def _settings(args: argparse.Namespace, root: Path | None) -> Settings:
     from codegen_lsp.core import config
 
-    return config.resolve(
+    settings = config.resolve(
         args.config_root or root, overrides=_overrides(args), overrides_source="command line"
     )
+    _warn_untrusted(settings)
+    return settings
+
+
+def _warn_untrusted(settings: Settings) -> None:
+    if settings.untrusted is not None:
+        how = f"run `codegen-lsp trust {settings.untrusted.path.parent}`"
+        _say(f"codegen-lsp: warning: {settings.untrusted.message(how)}")
 
 
 def _no_provider_message() -> str:
@@ -142,6 +182,7 @@ class _Progress:
             await asyncio.sleep(0.1)
 
     def start(self, label: str) -> None:
+        label = redaction.redact(label)
         if self.tty and not self.quiet:
             self._spinner = asyncio.get_running_loop().create_task(self._spin(label))
         elif not self.quiet:
@@ -232,7 +273,7 @@ async def _generate(args: argparse.Namespace) -> int:
         await provider.aclose()
     assert result is not None  # run() ends with its result or raises
     for warning in result.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _say(f"warning: {warning}")
     return _emit(args, path, source, result, ApplyMode, text)
 
 
@@ -241,7 +282,7 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
 
     output = args.output or "diff"
     if result.mode == modes.SHOW:
-        print(result.text)
+        _say(result.text, sys.stdout)  # prose for the user, not code
         return EXIT_OK
     if result.mode == modes.NEW_FILE:
         target = Path(result.new_file_path or f"{path.stem}_generated{path.suffix}")
@@ -249,7 +290,7 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
             print(result.text, end="" if result.text.endswith("\n") else "\n")
         elif output == "write":
             files.create_text(target, result.text)
-            print(f"wrote {target}", file=sys.stderr)
+            _say(f"wrote {target}")
         else:
             sys.stdout.writelines(
                 difflib.unified_diff([], result.text.splitlines(keepends=True), "/dev/null", str(target))
@@ -264,10 +305,7 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
         if _read_source(path) != source:
             raise ActionError(f"{path} changed while the model was answering; not writing (nothing was lost)")
         written = files.replace_text(path, new_source)
-        print(
-            f"wrote {path}" + (f" (the link's target {written})" if path.is_symlink() else ""),
-            file=sys.stderr,
-        )
+        _say(f"wrote {path}" + (f" (the link's target {written})" if path.is_symlink() else ""))
     else:
         sys.stdout.writelines(
             difflib.unified_diff(
@@ -286,12 +324,42 @@ async def _check(args: argparse.Namespace) -> int:
 
     settings = _settings(args, None)
     for what, value, origin in config.describe(settings):
-        print(f"{what:<11} {value}    [{origin}]")
+        _say(f"{what:<11} {value}    [{origin}]", sys.stdout)
     if settings.provider is None:
-        print(_no_provider_message(), file=sys.stderr)
+        _say(_no_provider_message())
         return EXIT_PROVIDER
     result = await probe(settings)
-    print(f"request     ok: {result.summary()}")
+    _say(f"request     ok: {result.summary()}", sys.stdout)
+    return EXIT_OK
+
+
+def _trust(args: argparse.Namespace) -> int:
+    from codegen_lsp.core import config
+    from codegen_lsp.core.trust import TrustStore, fingerprint
+
+    start: Path = args.path or Path.cwd()
+    if start.name == config.PROJECT_FILE and start.is_file():
+        path: Path | None = start
+    else:
+        path = config.find_project_file(start)
+    if path is None:
+        raise ConfigError(
+            f"no {config.PROJECT_FILE} in {start} or above it (up to the repository root) to trust"
+        )
+    store = TrustStore.of(os.environ)
+    if args.revoke:
+        was = store.revoke(path)
+        _say(f"{path}: trust revoked" if was else f"{path} was not trusted", sys.stdout)
+        return EXIT_OK
+    content = config.read_project_file(path)
+    digest = fingerprint(content)
+    # Read as an untrusted file first: a broken file is refused, and the user sees what trusting it
+    # lets it decide.
+    layer = config.project_layer(path, os.environ, content)
+    store.trust(path, digest)
+    _say(f"trusted {path} (sha256 {digest[:16]}…) as it is now; a change needs trust again", sys.stdout)
+    if layer.untrusted is not None:
+        _say(f"it now decides: {', '.join(layer.untrusted.ignored)}", sys.stdout)
     return EXIT_OK
 
 
@@ -309,6 +377,7 @@ def _embedded_in_effect() -> tuple[str | None, str]:
         settings = config.resolve(None)
     except ConfigError as exc:
         return None, f"the configuration has an error: {exc}"
+    _warn_untrusted(settings)
     if settings.provider is None:
         return None, "no provider is configured and no embedded model is installed"
     chosen = settings.providers[settings.provider]
@@ -348,8 +417,20 @@ def _providers() -> int:
         mark = "*" if model.name == in_effect else ""
         embedded.append((mark, model.name, model.title, f"{model.size / 1e6:,.0f} MB", installed))
     _print_table(embedded)
-    print(f"* in effect here: {why}" if in_effect else f"(none in effect here: {why})")
+    _say(f"* in effect here: {why}" if in_effect else f"(none in effect here: {why})", sys.stdout)
     return EXIT_OK
+
+
+def _configure_logging(level: str) -> None:
+    """Log records to stderr, redacted: every logger's, third-party ones included."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    redaction.install(handler, os.environ)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -358,28 +439,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         from codegen_lsp.lsp.server import run_server
 
         return run_server(tcp=args.tcp, log_file=args.log_file, log_level=args.log_level)
+    _configure_logging(getattr(args, "log_level", "warning"))
     if args.command == "providers":
         return _providers()
-    runner = _generate if args.command == "generate" else _check
-    # realpath, not Path.resolve: a symlink loop must reach read_text's one-line message
-    args.root = Path(os.path.realpath(args.file)).parent if args.command == "generate" else None
     try:
+        if args.command == "trust":
+            return _trust(args)
+        runner = _generate if args.command == "generate" else _check
+        # realpath, not Path.resolve: a symlink loop must reach read_text's one-line message
+        args.root = Path(os.path.realpath(args.file)).parent if args.command == "generate" else None
         return asyncio.run(runner(args))
     except KeyboardInterrupt:
-        print("\ninterrupted; nothing was changed", file=sys.stderr)
+        _say("\ninterrupted; nothing was changed")
         return EXIT_INTERRUPTED
     except (ConfigError, ActionError) as exc:
-        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        _say(f"codegen-lsp: {exc}")
         return EXIT_USAGE
     except ProviderError as exc:
-        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        _say(f"codegen-lsp: {exc}")
         return EXIT_PROVIDER
     except CodegenError as exc:
-        print(f"codegen-lsp: {exc}", file=sys.stderr)
+        _say(f"codegen-lsp: {exc}")
         return EXIT_USAGE
     except OSError as exc:
         # Files have their own messages (codegen_lsp.files); this is for the rest, e.g. a closed
         # stdout: one line, never a traceback.
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"codegen-lsp: {where}{exc.strerror or exc}", file=sys.stderr)
+        _say(f"codegen-lsp: {where}{exc.strerror or exc}")
         return EXIT_USAGE

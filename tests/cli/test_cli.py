@@ -284,6 +284,7 @@ def test_providers_marks_the_embedded_model_in_effect_and_says_why(
     tmp_path: Path, config: str, marked: str | None
 ) -> None:
     (tmp_path / ".codegen-lsp.toml").write_text(config, encoding="utf-8")
+    assert run_cli("trust", cwd=tmp_path, base_url=None).returncode == 0  # model and provider route
     done = run_cli("providers", cwd=tmp_path, base_url=None, extra_env={"CODEGEN_LSP_MODEL": ""})
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("*  ")]

@@ -2,7 +2,7 @@
 
 ``codegen.generate`` lives in generation.py; its answer is :func:`outcome`: the job id, a
 :class:`Status`, a message for the user and whatever the status carries (the shown text, the new
-file's URI).
+file's URI). ``codegen.trustProjectConfig`` lives in trust.py.
 
 ``codegen.cancel`` takes nothing (every job), a job id (as returned by ``codegen.generate`` and
 used as the progress token), a document URI, or an object ``{jobId?, uri?}``, and answers with
@@ -38,6 +38,7 @@ class Command(StrEnum):
     GENERATE = "codegen.generate"
     CANCEL = "codegen.cancel"
     CHECK_PROVIDER = "codegen.checkProvider"
+    TRUST_PROJECT_CONFIG = "codegen.trustProjectConfig"
 
 
 class Status(StrEnum):

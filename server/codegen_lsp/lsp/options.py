@@ -4,7 +4,8 @@ Options arrive as ``initializationOptions`` (either the settings themselves or w
 ``codegen`` key) and as the ``codegen`` section of ``workspace/configuration``, pulled after
 ``initialized`` and again on every ``didChangeConfiguration``. Both use the keys of the TOML files
 (camelCase or snake_case); the section wins over the initialization options, and both win over
-the files and environment that :func:`codegen_lsp.core.config.read_layers` reads. A bad key or
+the files and environment that :func:`codegen_lsp.core.config.read_layers` reads (the project
+file only inside the workspace, and only its harmless options until the user trusts it). A bad key or
 value in the editor's options costs that key alone: it is left out with a warning that names it
 and where it came from, and the rest of the editor's settings apply. Invalid files or environment
 produce plain defaults (with a warning): the server keeps serving.
@@ -12,6 +13,7 @@ produce plain defaults (with a warning): the server keeps serving.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,7 @@ def resolve_settings(
     environ: Mapping[str, str] | None = None,
 ) -> Resolution:
     """Settings from files, environment and editor options, leaving out each bad editor option."""
+    from codegen_lsp import redaction
     from codegen_lsp.core import config
     from codegen_lsp.core.options import Layer, validate_options
 
@@ -76,8 +79,12 @@ def resolve_settings(
     def ignore(exc: ConfigError) -> None:
         warnings.append(f"ignored an invalid setting: {exc}")
 
+    env = os.environ if environ is None else environ
+    for raw in (init_options, section):
+        # A key the editor hands over is a secret even when it is invalid or left out.
+        redaction.remember(*(v for k, v in raw.items() if k in ("apiKey", "api_key") and isinstance(v, str)))
     try:
-        below = config.read_layers(root, environ=environ)
+        below = config.read_layers(root, environ=env, workspace=root)
     except ConfigError as exc:
         return Resolution(Settings(), (f"invalid configuration, defaults kept: {exc}",))
     editor = [
@@ -86,7 +93,7 @@ def resolve_settings(
     ]
     while True:
         try:
-            return Resolution(config.settle([*below, *editor]), tuple(warnings))
+            settings = config.settle([*below, *editor])
         except ConfigError as exc:
             # Something only the whole shows (an unknown provider name...): drop the editor's key
             # that caused it, newest layer first, and try again; each round drops one key.
@@ -99,3 +106,6 @@ def resolve_settings(
                 return Resolution(Settings(), tuple(warnings))
             editor[culprit] = Layer(editor[culprit].source, smaller)
             ignore(exc)
+            continue
+        config.remember_secrets(settings, env)
+        return Resolution(settings, tuple(warnings))

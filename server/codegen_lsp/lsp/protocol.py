@@ -11,9 +11,10 @@ bodies under a size cap and resynchronises on the next ``Content-Length`` header
 the error the JSON-RPC and LSP specifications name (-32700 parse error, -32600 invalid request,
 -32602 invalid params) before handing the rest to pygls' dispatch; :func:`serve_stdio` and
 :func:`serve_tcp` drive both over either transport and turn ``exit`` into the process's status
-(0 after ``shutdown``, else 1), cancelling whatever still runs and sending nothing more. The
-protocol also keeps two workarounds for pygls itself: no second copy of every document, and no
-leaked futures.
+(0 after ``shutdown``, else 1), cancelling whatever still runs and sending nothing more. Every
+text for a person that goes out (messages, prompts, progress, command answers, error responses)
+passes :func:`codegen_lsp.redaction.redact` in ``_send_data``. The protocol also keeps two
+workarounds for pygls itself: no second copy of every document, and no leaked futures.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 from pygls.server import JsonRPCServer
 
+from codegen_lsp import redaction
+
 log = logging.getLogger(__name__)
 
 #: the largest message body the server reads; ``CODEGEN_LSP_MAX_MESSAGE_BYTES`` overrides it
@@ -51,6 +54,18 @@ STALL_SECONDS = 0.5
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
+
+#: outgoing notifications and requests that carry text for a person (see _redacted)
+_TEXT_METHODS = frozenset(
+    {
+        lsp.WINDOW_SHOW_MESSAGE,
+        lsp.WINDOW_SHOW_MESSAGE_REQUEST,
+        lsp.WINDOW_LOG_MESSAGE,
+        lsp.PROGRESS,
+        lsp.LOG_TRACE,
+        lsp.TELEMETRY_EVENT,
+    }
+)
 
 # ``Content-Length: N`` and its line end can never occur in valid JSON (a JSON string cannot hold
 # a raw line break, and the name is not a JSON token), so finding it inside a body proves the
@@ -421,7 +436,21 @@ class CodegenProtocol(LanguageServerProtocol):
                 "not sent (the client is gone): %s", getattr(data, "method", None) or type(data).__name__
             )
             return
-        super()._send_data(data)
+        super()._send_data(self._redacted(data))
+
+    def _redacted(self, data: Any) -> Any:
+        """The one way out for text: messages, prompts, progress, command answers and error
+        responses (pygls puts an exception's text and traceback in them) are redacted here,
+        whoever built them. Edits and other results carry the user's code and pass untouched."""
+        if isinstance(data, dict):
+            text = "error" in data or data.get("method") in _TEXT_METHODS
+        else:
+            text = getattr(data, "method", None) in _TEXT_METHODS or isinstance(
+                data, lsp.ExecuteCommandResponse | lsp.ResponseErrorMessage
+            )
+        if not text:
+            return data
+        return redaction.redact_data(data if isinstance(data, dict) else self._serialize_message(data))
 
     def _reply_error(self, msg_id: Any, code: int, message: str) -> None:
         # A plain dict: lsprotocol's ResponseErrorMessage leaves out ``"id": null``, which

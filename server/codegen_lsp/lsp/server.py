@@ -1,17 +1,20 @@
 """The language server: pygls wiring, server state, and ``run_server`` for ``codegen-lsp serve``.
 
 Handlers stay thin: they keep the document store current, resolve settings when the editor's
-options arrive, list code actions, and hand commands to :mod:`codegen_lsp.lsp.generation` and
-:mod:`codegen_lsp.lsp.commands`, which see the server only as a
-:class:`~codegen_lsp.lsp.session.Session` (nothing imports this module back). Importing this module must stay cheap (start-up time is
-measured): httpx, tree-sitter and the providers are imported by the first generation, not here.
-Nothing but protocol goes to stdout; logs go to stderr or ``--log-file``.
+options arrive, list code actions, and hand commands to :mod:`codegen_lsp.lsp.generation`,
+:mod:`codegen_lsp.lsp.commands` and :mod:`codegen_lsp.lsp.trust`, which see the server only as a
+:class:`~codegen_lsp.lsp.session.Session` (nothing imports this module back). Importing this
+module must stay cheap (start-up time is measured): httpx, tree-sitter and the providers are
+imported by the first generation, not here. Nothing but protocol goes to stdout; logs go to
+stderr or ``--log-file``. The message helpers redact what they send (and the protocol redacts
+every text on its way out); the one log handler redacts every record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,10 +23,10 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from codegen_lsp import __version__
+from codegen_lsp import __version__, redaction
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.logs import RepeatLimiter
-from codegen_lsp.lsp import actions, commands, generation, inline, options
+from codegen_lsp.lsp import actions, commands, generation, inline, options, trust
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
@@ -53,13 +56,17 @@ class CodegenServer(LanguageServer):
         #: bumped on every pushed configuration, so a slower pull cannot overwrite a newer push
         self.section_epoch = 0
         self.edit_support = EditSupport(document_changes=False, create_files=False)
+        #: (path, sha256) of the untrusted project files the user was told about
+        self.trust_told: set[tuple[str, str]] = set()
 
-    # messages: one place, so tests and users see the same texts
+    # messages: one place, so tests and users see the same texts (redacted here, and again by
+    # the protocol for anything that bypasses these helpers)
 
     def show(self, kind: lsp.MessageType, message: str) -> None:
-        self.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+        self.window_show_message(lsp.ShowMessageParams(type=kind, message=redaction.redact(message)))
 
     def log(self, message: str, kind: lsp.MessageType = lsp.MessageType.Log) -> None:
+        message = redaction.redact(message)
         log.info("%s", message)
         self.window_log_message(lsp.LogMessageParams(type=kind, message=message))
 
@@ -70,6 +77,20 @@ class CodegenServer(LanguageServer):
     def error(self, message: str, *, details: str | None = None) -> None:
         self.show(lsp.MessageType.Error, message)
         self.log(details or message, lsp.MessageType.Error)
+
+    async def ask(self, kind: lsp.MessageType, message: str, choices: tuple[str, ...]) -> str | None:
+        """``window/showMessageRequest``: the title the user chose, or None (dismissed, failed)."""
+        params = lsp.ShowMessageRequestParams(
+            type=kind,
+            message=redaction.redact(message),
+            actions=[lsp.MessageActionItem(title=choice) for choice in choices],
+        )
+        try:
+            answer = await self.window_show_message_request_async(params)
+        except Exception:
+            log.warning("window/showMessageRequest failed", exc_info=True)
+            return None
+        return answer.title if answer is not None else None
 
     async def request_apply(self, edit: lsp.WorkspaceEdit, label: str) -> lsp.ApplyWorkspaceEditResult | None:
         """Send ``workspace/applyEdit``; None when the editor did not answer in time."""
@@ -133,6 +154,7 @@ def create_server() -> CodegenServer:
         await ls.pull_configuration()
         ls.resolve_settings(announce=True)
         await inline.settings_applied(ls, ls.inline)
+        await trust.ask(ls)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(ls: CodegenServer, params: lsp.DidChangeConfigurationParams) -> None:
@@ -144,6 +166,7 @@ def create_server() -> CodegenServer:
             await ls.pull_configuration()
         ls.resolve_settings(announce=True)
         await inline.settings_applied(ls, ls.inline)
+        await trust.ask(ls)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: CodegenServer, params: lsp.DidOpenTextDocumentParams) -> None:
@@ -186,6 +209,13 @@ def create_server() -> CodegenServer:
     async def check_provider(ls: CodegenServer) -> dict[str, Any]:
         return await commands.check_provider(ls)
 
+    @server.command(commands.Command.TRUST_PROJECT_CONFIG)
+    async def trust_project_config(ls: CodegenServer, *arguments: Any) -> dict[str, Any]:
+        # Variadic like cancel: no argument trusts, {"revoke": true} revokes.
+        answer = trust.command(ls, arguments[0] if arguments else None)
+        await trust.ask(ls)  # a revoked or changed file: say what is ignored now
+        return answer
+
     @server.feature(lsp.SHUTDOWN)
     async def shutdown(ls: CodegenServer, params: None) -> None:
         await ls.jobs.shutdown(SHUTDOWN_GRACE)
@@ -201,6 +231,9 @@ def _configure_logging(log_file: str | None, log_level: str) -> None:
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RepeatLimiter())  # a hostile or broken client must not flood the log
+    # Every record of every logger (httpx, httpcore, pygls, llama_cpp included) reaches this one
+    # handler, so this is where records are redacted.
+    redaction.install(handler, os.environ)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(log_level.upper())
