@@ -95,5 +95,13 @@ Keep API keys out of it: use :apiKeyEnv or `codegen-lsp-mode-api-key-function'."
   (interactive)
   (lsp-send-execute-command "codegen.cancel" (vector (list :all t))))
 
+;;;###autoload
+(defun codegen-lsp-mode-trust-project (&optional revoke)
+  "Trust the workspace's .codegen-lsp.toml as it is now.
+With prefix argument REVOKE, forget the trust instead."
+  (interactive "P")
+  (lsp-send-execute-command "codegen.trustProjectConfig"
+                            (if revoke (vector (list :revoke t)) [])))
+
 (provide 'codegen-lsp-mode)
 ;;; codegen-lsp-mode.el ends here

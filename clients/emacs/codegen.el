@@ -224,6 +224,19 @@ A generation may take minutes; its result arrives as a workspace edit."
     (message "codegen: %s" (or (and (listp result) (plist-get result :message))
                                (format "%S" result)))))
 
+;;;###autoload
+(defun codegen-trust-project (&optional revoke)
+  "Trust the workspace's .codegen-lsp.toml as it is now.
+With prefix argument REVOKE, forget the trust instead.  Until it is
+trusted, the server ignores the settings in it that choose where code
+and API keys go, and says so once."
+  (interactive "P")
+  (let ((result (jsonrpc-request (eglot--current-server-or-lose) :workspace/executeCommand
+                                 (list :command "codegen.trustProjectConfig"
+                                       :arguments (if revoke (vector (list :revoke t)) [])))))
+    (message "%s" (or (and (listp result) (plist-get result :message))
+                      (format "codegen: %S" result)))))
+
 (defvar codegen-command-map
   (let ((map (make-sparse-keymap)))
     (define-key map "g" #'codegen-generate)
@@ -236,6 +249,7 @@ A generation may take minutes; its result arrives as a workspace edit."
     (define-key map "a" #'codegen-actions)
     (define-key map "x" #'codegen-cancel)
     (define-key map "c" #'codegen-check-provider)
+    (define-key map "T" #'codegen-trust-project)
     map)
   "Keymap of Codegen commands; bind it to a prefix key.
 For example: (global-set-key (kbd \"C-c g\") \='codegen-command-map).")

@@ -11,7 +11,7 @@ end, {
   nargs = "*",
   range = true,
   bang = true,
-  desc = "codegen-lsp: generate|implement|rewrite|document|tests|explain|fix|actions|cancel|check|status",
+  desc = "codegen-lsp: generate|implement|rewrite|document|tests|explain|fix|actions|cancel|check|trust|status",
   complete = function(arg_lead, cmdline)
     return require("codegen").complete(arg_lead, cmdline)
   end,

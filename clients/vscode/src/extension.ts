@@ -18,6 +18,7 @@ const SECTION = "codegen";
 const GENERATE = "codegen.generate";
 const CANCEL = "codegen.cancel";
 const CHECK = "codegen.checkProvider";
+const TRUST = "codegen.trustProjectConfig";
 const INSTALL_HINT = 'Install it with "pipx install /path/to/codegen-lsp" (a checkout; or pip), or set "codegen.server.path" to its full path.';
 
 interface GenerateArgument {
@@ -300,6 +301,19 @@ class CodegenClient implements vscode.Disposable {
     }
   }
 
+  // Trusts (or forgets) the workspace's .codegen-lsp.toml as it is now; the server says what
+  // happened in a message and applies the file's settings at once.
+  async trustProject(revoke: boolean): Promise<void> {
+    const client = this.ready();
+    if (!client) {
+      return;
+    }
+    await client.sendRequest("workspace/executeCommand", {
+      command: TRUST,
+      arguments: revoke ? [{ revoke: true }] : [],
+    });
+  }
+
   async setApiKey(): Promise<void> {
     const key = await vscode.window.showInputBox({
       title: "Codegen: Set API key",
@@ -340,6 +354,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command("codegen.writeTests", () => codegen.run("tests"));
   command("codegen.cancelJobs", () => codegen.cancel());
   command("codegen.checkProviderStatus", () => codegen.checkProvider());
+  command("codegen.trustProject", () => codegen.trustProject(false));
+  command("codegen.revokeProjectTrust", () => codegen.trustProject(true));
   command("codegen.setApiKey", () => codegen.setApiKey());
   command("codegen.clearApiKey", () => codegen.clearApiKey());
   command("codegen.restartServer", () => codegen.restart());

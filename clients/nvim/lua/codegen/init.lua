@@ -56,6 +56,7 @@ M.subcommands = {
   "actions",
   "cancel",
   "check",
+  "trust",
   "status",
 }
 
@@ -470,6 +471,22 @@ function M.check()
   end, bufnr)
 end
 
+--- Trust the workspace's .codegen-lsp.toml as it is now (`revoke`: forget it); the server
+--- reports what happened with a message and applies the file's settings at once.
+function M.trust(revoke)
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = require_client(bufnr)
+  if not client then
+    return
+  end
+  request(client, "workspace/executeCommand", {
+    command = "codegen.trustProjectConfig",
+    arguments = revoke and { { revoke = true } } or {},
+  }, function(err)
+    report_error(err)
+  end, bufnr)
+end
+
 --- Synchronous provider check for :checkhealth.
 ---@return boolean ok, string message
 function M.check_sync(client, timeout_ms)
@@ -506,6 +523,8 @@ function M.command(cmd_opts)
     return M.cancel(cmd_opts.bang or rest == "all")
   elseif sub == "check" then
     return M.check()
+  elseif sub == "trust" then
+    return M.trust(cmd_opts.bang or rest == "revoke")
   elseif sub == "status" then
     local status = M.status()
     return notify(status ~= "" and status or "no job running")
