@@ -1,21 +1,25 @@
 """Neovim 0.11 headless, loading clients/nvim: generate from comment, rewrite with an instruction
-typed into the prompt, cancel mid-generation. Each asserts the buffer text Neovim ends with."""
+typed into the prompt, cancel mid-generation, ghost text shown while typing and accepted with Tab
+or dismissed. Each asserts the buffer text Neovim ends with."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
 
-from loopback import LoopbackServer, Pause, chat_chunks, chat_reply, sse_reply
+from loopback import LoopbackServer, Pause, RecordedRequest, Reply, chat_chunks, chat_reply, sse_reply
 
 pytestmark = pytest.mark.editor
 
 NVIM = find_program("nvim")
 DRIVER = Path(__file__).parent / "nvim" / "driver.lua"
+# types into a child Neovim (see its header): ghost text needs the editor's own main loop
+INLINE_DRIVER = Path(__file__).parent / "nvim" / "inline.lua"
 
 
 def nvim_version() -> tuple[int, ...] | None:
@@ -29,7 +33,9 @@ if nvim_version() is None or nvim_version() < (0, 10):  # type: ignore[operator]
     pytest.skip(f"Neovim 0.10+ is not installed ({INSTALL_HINT})", allow_module_level=True)
 
 
-def run_nvim(scenario: str, source: Path, home: Path, loopback: LoopbackServer, **env: str) -> dict:
+def run_nvim(
+    scenario: str, source: Path, home: Path, loopback: LoopbackServer, driver: Path = DRIVER, **env: str
+) -> dict:
     result_path = home / "result.json"
     extra = {
         "CODEGEN_PLUGIN_DIR": str(CLIENTS / "nvim"),
@@ -37,7 +43,7 @@ def run_nvim(scenario: str, source: Path, home: Path, loopback: LoopbackServer, 
         **env,
     }
     proc = subprocess.run(
-        [NVIM, "--headless", "--clean", "-l", str(DRIVER), scenario, str(source), str(result_path)],
+        [NVIM, "--headless", "--clean", "-l", str(driver), scenario, str(source), str(result_path)],
         env=editor_env(home, loopback, extra),
         cwd=source.parent,
         capture_output=True,
@@ -126,3 +132,102 @@ def test_cancel_mid_generation(workspace: Path, editor_home: Path, loopback: Loo
     assert result["lines"] == original.splitlines()
     assert not result["edited"]
     assert loopback.wait_disconnected(timeout=5), "the provider request was not closed after cancel"
+
+
+def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
+    """A provider that answers every request with the same suggestion: an editor asks as often as
+    its typing and timers make it, so a fixed script could not match the count."""
+    return lambda _request: chat_reply(*pieces)
+
+
+def test_ghost_text_accepted_with_tab(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "add.py"
+    source.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    loopback.responder = suggest("turn a + b")
+
+    # the user types "re" at the end of the empty body line
+    result = run_nvim(
+        "accept", source, editor_home, loopback, driver=INLINE_DRIVER, CODEGEN_CURSOR="2,3", CODEGEN_TYPE="re"
+    )
+
+    # drawn after the cursor, in the plugin's highlight group
+    assert result["ghost"] == {
+        "row": 1,
+        "col": 6,
+        "inline": "turn a + b",
+        "lines": [],
+        "hl": "CodegenGhostText",
+    }
+    assert result["before_accept"][1] == "    re"
+    assert result["lines"] == ["def add(a, b):", "    return a + b", "", "print(add(1, 2))"]
+    assert "def add(a, b):" in request_text(loopback)
+
+
+def test_typing_through_ghost_text(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "neg.py"
+    source.write_text("def neg(a):\n    \n")
+    loopback.responder = suggest("turn -a")
+
+    result = run_nvim(
+        "type-through",
+        source,
+        editor_home,
+        loopback,
+        driver=INLINE_DRIVER,
+        CODEGEN_CURSOR="2,3",
+        CODEGEN_TYPE="re",
+        CODEGEN_TYPE_MORE="tu",
+    )
+
+    assert result["ghost"]["inline"] == "turn -a"
+    assert result["ghost_typed"]["inline"] == "rn -a"
+    assert result["before_accept"] == ["def neg(a):", "    retu"]
+    assert result["lines"] == ["def neg(a):", "    return -a"]
+
+
+def test_multi_line_ghost_text(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "clamp.py"
+    source.write_text("def clamp(x, lo, hi):\n")
+    loopback.responder = suggest("    if x < lo:\n        return lo\n    return min(x, hi)\n")
+
+    # a fresh line after the signature (Enter at its end): a whole block is suggested
+    result = run_nvim(
+        "accept",
+        source,
+        editor_home,
+        loopback,
+        driver=INLINE_DRIVER,
+        CODEGEN_CURSOR="1,20",
+        CODEGEN_TYPE="<CR>",
+    )
+
+    ghost = result["ghost"]
+    assert [ghost["inline"], *ghost["lines"]] == ["if x < lo:", "        return lo", "    return min(x, hi)"]
+    assert result["lines"][:4] == [
+        "def clamp(x, lo, hi):",
+        "    if x < lo:",
+        "        return lo",
+        "    return min(x, hi)",
+    ]
+
+
+def test_ghost_text_dismissed(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:
+    source = workspace / "mul.py"
+    source.write_text("def mul(a, b):\n    \n")
+    loopback.responder = suggest("turn a * b")
+
+    result = run_nvim(
+        "dismiss",
+        source,
+        editor_home,
+        loopback,
+        driver=INLINE_DRIVER,
+        CODEGEN_CURSOR="2,3",
+        CODEGEN_TYPE="re",
+    )
+
+    assert result["ghost"]["inline"] == "turn a * b"
+    # <C-]> hid it and left the text alone; <Tab> was then an ordinary Tab (the python ftplugin's
+    # softtabstop): nothing of the suggestion went in
+    assert result["after_dismiss"] == ["def mul(a, b):", "    re"]
+    assert result["lines"] == ["def mul(a, b):", "    re  "]

@@ -1,6 +1,7 @@
 """VS Code (code-server 4.100) in headless Chromium with the packaged clients/vscode .vsix installed:
 a code action from the light bulb menu and a palette command (with its instruction box) each edit a
-real document, which the editor saves to disk."""
+real document, which the editor saves to disk; ghost text appears while typing, Tab accepts it, and
+the status-bar toggle turns it off and on."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
 
-from loopback import LoopbackServer, chat_reply
+from loopback import LoopbackServer, RecordedRequest, Reply, chat_reply
 
 pytestmark = pytest.mark.editor
 
@@ -235,3 +236,49 @@ def test_missing_server_says_how_to_install(
     assert "was not found" in message
     assert "/nonexistent/codegen-lsp" in message
     assert "pipx install /path/to/codegen-lsp" in message
+
+
+def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
+    """A provider that answers every request with the same suggestion: an editor asks as often as
+    its typing and timers make it, so a fixed script could not match the count."""
+    return lambda _request: chat_reply(*pieces)
+
+
+def test_ghost_text_accepted_with_tab(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    source = workspace / "add.py"
+    source.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    loopback.responder = suggest("turn a + b")
+
+    result = run_browser("inline", source, code_server, editor_home, CODEGEN_LINE="2", CODEGEN_TYPE="re")
+
+    assert result["toggle"], "no ghost-text toggle in the status bar"
+    assert result["ghost"] == {"inline": "turn a + b", "below": []}
+    assert result["text"] == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
+    assert "def add(a, b):" in request_text(loopback)
+
+
+def test_status_bar_toggle_turns_ghost_text_off_and_on(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    source = workspace / "sub.py"
+    source.write_text("def sub(a, b):\n    \n")
+    loopback.responder = suggest("turn a - b")
+
+    result = run_browser(
+        "inline-toggle",
+        source,
+        code_server,
+        editor_home,
+        CODEGEN_LINE="2",
+        CODEGEN_TYPE="re",
+        CODEGEN_TYPE_MORE="t",
+    )
+
+    assert result["ghostWhileOff"] is None
+    assert result["ghost"] == {"inline": "urn a - b", "below": []}
+    assert result["text"] == "def sub(a, b):\n    return a - b\n"
+    # persisted in the user's settings: on again after the second click
+    settings = json.loads((editor_home / "code-server" / "User" / "settings.json").read_text())
+    assert settings["codegen.inline.enabled"] is True

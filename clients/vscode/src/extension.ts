@@ -1,6 +1,7 @@
 // VS Code client for codegen-lsp.  The server does the work (code actions, streaming, edits);
 // this extension starts it, maps codegen.* settings onto its configuration, hands it an API key
-// from SecretStorage, and adds palette commands, an instruction box and a status-bar item.
+// from SecretStorage, and adds palette commands, an instruction box, a status-bar item for jobs
+// and a ghost-text toggle (inline completion itself is the language client's own feature).
 import * as vscode from "vscode";
 import {
   LanguageClient,
@@ -11,6 +12,7 @@ import {
   TransportKind,
 } from "vscode-languageclient/node";
 import { findExecutable } from "./executable";
+import { InlineToggle, TOGGLE_COMMAND, inlineMiddleware } from "./inline";
 import { SECRET_KEY, serverCommand, serverOptions } from "./settings";
 
 const SECTION = "codegen";
@@ -48,6 +50,7 @@ class CodegenClient implements vscode.Disposable {
   private readonly jobs = new Map<string, Job>();
   private readonly status: vscode.StatusBarItem;
   private readonly output: vscode.LogOutputChannel;
+  readonly inline = new InlineToggle(SECTION);
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly context: vscode.ExtensionContext) {
@@ -55,7 +58,7 @@ class CodegenClient implements vscode.Disposable {
     this.status = vscode.window.createStatusBarItem("codegen.jobs", vscode.StatusBarAlignment.Left, 10);
     this.status.name = "Codegen";
     this.status.command = "codegen.cancelJobs";
-    this.disposables.push(this.output, this.status);
+    this.disposables.push(this.output, this.status, this.inline);
   }
 
   dispose(): void {
@@ -104,6 +107,7 @@ class CodegenClient implements vscode.Disposable {
       outputChannel: this.output,
       initializationOptions: await this.options(),
       middleware: {
+        ...inlineMiddleware(SECTION),
         workspace: {
           // Answer the server's "codegen" section with the mapped settings (and the secret key),
           // not VS Code's raw section, which also holds client-only keys like server.path.
@@ -140,10 +144,12 @@ class CodegenClient implements vscode.Disposable {
       if (event.newState === State.Stopped) {
         this.jobs.clear();
         this.render();
+        this.inline.setAvailable(false);
       }
     });
     try {
       await this.client.start();
+      this.inline.setAvailable(Boolean(this.client.initializeResult?.capabilities.inlineCompletionProvider));
     } catch (error) {
       this.output.error(`the server failed to start: ${String(error)}`);
       void vscode.window.showErrorMessage(`Codegen: the language server failed to start (${String(error)}). See "Codegen: Show server log".`);
@@ -360,9 +366,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   command("codegen.clearApiKey", () => codegen.clearApiKey());
   command("codegen.restartServer", () => codegen.restart());
   command("codegen.showLog", () => codegen.showLog());
+  command(TOGGLE_COMMAND, () => codegen.inline.toggle());
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration(async (event) => {
+      if (event.affectsConfiguration("codegen.inline.enabled")) {
+        codegen.inline.render();
+      }
       if (event.affectsConfiguration("codegen.server")) {
         await codegen.restart();
       } else if (event.affectsConfiguration(SECTION)) {

@@ -4,6 +4,9 @@
 // SCENARIO "palette": select all, F1, "Codegen: Rewrite selection…", type CODEGEN_INSTRUCTION, Enter.
 // SCENARIO "missing-server": codegen.server.path points nowhere; wait for the extension's message.
 // SCENARIO "api-key": "Codegen: Set API key" (types CODEGEN_API_KEY), then "Codegen: Check provider".
+// SCENARIO "inline": go to CODEGEN_LINE's end, type CODEGEN_TYPE, wait for the ghost text, Tab.
+// SCENARIO "inline-toggle": click the status-bar toggle (ghost text off), type there: no ghost
+// text; click it again (on), type CODEGEN_TYPE_MORE: the ghost text appears and Tab accepts it.
 // The editor saves the file itself (files.autoSave in the test's settings); this script waits until
 // the file on disk changed, then writes {ok, error, text, notifications} to RESULT_JSON.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -178,6 +181,91 @@ async function waitForEdit(page) {
   result.text = await waitForFileChange();
 }
 
+/** The ghost text Monaco draws: the part on the cursor line and the lines below it. */
+async function ghostText(page) {
+  return page
+    .locator(".editor-instance .monaco-editor")
+    .first()
+    .evaluate((editor) => {
+      // Monaco renders spaces as no-break spaces
+      const text = (node) => node.textContent.replaceAll("\u00a0", " ");
+      const inline = [...editor.querySelectorAll(".ghost-text-decoration")].map(text).join("");
+      const below = [...editor.querySelectorAll(".ghost-text .view-line")].map(text);
+      return inline || below.length ? { inline, below } : null;
+    })
+    .catch(() => null);
+}
+
+async function waitForGhost(page, timeout = TIMEOUT) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    const ghost = await ghostText(page);
+    if (ghost) {
+      return ghost;
+    }
+    await page.waitForTimeout(50);
+  }
+  return null;
+}
+
+/** Put the cursor at the end of CODEGEN_LINE (1-based) with Ctrl+G, as a user would. */
+async function goToLineEnd(page) {
+  await page.keyboard.press("Control+G");
+  const input = page.locator(".quick-input-widget input");
+  await input.waitFor({ timeout: TIMEOUT });
+  await input.fill(`:${process.env.CODEGEN_LINE ?? "1"}`);
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("End");
+}
+
+/** The ghost-text toggle in the status bar (shown once the server offers inline completion). */
+function inlineToggle(page) {
+  return page.locator(".part.statusbar .statusbar-item", { hasText: "Codegen" }).filter({
+    has: page.locator(".codicon-sparkle, .codicon-circle-slash"),
+  });
+}
+
+async function inline(page) {
+  result.toggle = await inlineToggle(page)
+    .first()
+    .waitFor({ timeout: TIMEOUT })
+    .then(
+      () => true,
+      () => false,
+    );
+  await goToLineEnd(page);
+  await page.keyboard.type(process.env.CODEGEN_TYPE ?? "", { delay: 50 });
+  result.ghost = await waitForGhost(page);
+  if (!result.ghost) {
+    throw new Error("no ghost text appeared");
+  }
+  await page.keyboard.press("Tab");
+  result.text = await waitForFileChange();
+}
+
+/** Toggle off, type: nothing may appear (and nothing is asked); toggle on: it appears. */
+async function inlineToggled(page) {
+  const toggle = inlineToggle(page).first();
+  await toggle.waitFor({ timeout: TIMEOUT });
+  await toggle.click();
+  await page.locator(".part.statusbar .statusbar-item .codicon-circle-slash").waitFor({ timeout: TIMEOUT });
+  await goToLineEnd(page);
+  await page.keyboard.type(process.env.CODEGEN_TYPE ?? "", { delay: 50 });
+  // the time a suggestion takes when on (the test's provider answers at once)
+  result.ghostWhileOff = await waitForGhost(page, 3000);
+  await toggle.click();
+  await page.locator(".part.statusbar .statusbar-item .codicon-sparkle").waitFor({ timeout: TIMEOUT });
+  // back in the editor at the same place, the next keystroke asks again
+  await goToLineEnd(page);
+  await page.keyboard.type(process.env.CODEGEN_TYPE_MORE ?? "", { delay: 50 });
+  result.ghost = await waitForGhost(page);
+  if (!result.ghost) {
+    throw new Error("no ghost text appeared after turning it back on");
+  }
+  await page.keyboard.press("Tab");
+  result.text = await waitForFileChange();
+}
+
 let page;
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -192,6 +280,10 @@ try {
   } else if (scenario === "code-action") {
     await codeAction(page);
     await waitForEdit(page);
+  } else if (scenario === "inline") {
+    await inline(page);
+  } else if (scenario === "inline-toggle") {
+    await inlineToggled(page);
   } else if (scenario === "palette") {
     await paletteRewrite(page);
     await waitForEdit(page);

@@ -1,8 +1,9 @@
 --- codegen.nvim: Neovim client for codegen-lsp.
 ---
---- The server does the work (code actions, streaming, edits); this module registers it with
---- Neovim's LSP client and adds what plain LSP cannot: `:Codegen` with an instruction prompt,
---- visual-mode ranges, cancel, a statusline item and `:checkhealth codegen`.
+--- The server does the work (code actions, streaming, edits, suggestions); this module registers
+--- it with Neovim's LSP client and adds what plain LSP cannot: `:Codegen` with an instruction
+--- prompt, visual-mode ranges, cancel, a statusline item, `:checkhealth codegen`, and ghost text
+--- (codegen.inline).
 local M = {}
 
 M.name = "codegen"
@@ -17,6 +18,7 @@ M.name = "codegen"
 ---@field cmd_env? table<string,string> extra environment for the server process
 ---@field on_attach? fun(client: vim.lsp.Client, bufnr: integer)
 ---@field autostart? boolean start with matching buffers (default true)
+---@field inline? codegen.InlineOptions|false ghost text (see codegen.inline); false: none
 
 ---@type codegen.Options
 local defaults = {
@@ -29,6 +31,7 @@ local defaults = {
   cmd_env = nil,
   on_attach = nil,
   autostart = true,
+  inline = {},
 }
 
 ---@type codegen.Options
@@ -58,6 +61,8 @@ M.subcommands = {
   "check",
   "trust",
   "status",
+  "suggest",
+  "inline",
 }
 
 local has_011 = vim.fn.has("nvim-0.11") == 1
@@ -175,6 +180,8 @@ local function server_config(opts)
       end
     end,
     on_attach = opts.on_attach,
+    -- declaring inline completion tells the server this editor shows ghost text
+    capabilities = opts.inline ~= false and require("codegen.inline").capabilities() or nil,
     handlers = {
       ["$/progress"] = function(err, result, ctx, config)
         on_progress(ctx.client_id, result)
@@ -212,6 +219,10 @@ function M.setup(opts)
       ),
       vim.log.levels.WARN
     )
+  end
+
+  if M.options.inline ~= false then
+    require("codegen.inline").setup(M.options.inline, M.name)
   end
 
   local config = server_config(M.options)
@@ -525,6 +536,15 @@ function M.command(cmd_opts)
     return M.check()
   elseif sub == "trust" then
     return M.trust(cmd_opts.bang or rest == "revoke")
+  elseif sub == "suggest" then
+    return require("codegen.inline").request()
+  elseif sub == "inline" then
+    local on = ({ on = true, off = false })[rest]
+    if rest ~= "" and rest ~= "toggle" and on == nil then
+      return notify("usage: :Codegen inline [on|off|toggle]", vim.log.levels.ERROR)
+    end
+    on = require("codegen.inline").enable(on)
+    return notify("ghost text " .. (on and "on" or "off"))
   elseif sub == "status" then
     local status = M.status()
     return notify(status ~= "" and status or "no job running")
