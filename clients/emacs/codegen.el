@@ -45,12 +45,25 @@ Called when the server starts; the key travels in memory only.  Example:
 \(lambda () (auth-source-pick-first-password :host \"api.openai.com\"))."
   :type '(choice (const nil) function))
 
+(defcustom codegen-completion-fallback nil
+  "Non-nil: the server's suggestion (ghost text elsewhere) comes as a completion item.
+Eglot shows no inline completions, so this is how Emacs gets them:
+`completion-at-point' (\\[completion-at-point]) or company/corfu list
+one \"codegen suggestion\" item whose text is the rest of the line or
+block.  Sets the server's inline.completionFallback, which takes
+effect when the server starts."
+  :type 'boolean)
+
 (defun codegen--initialization-options (&rest _)
   "The initializationOptions for the server, with the API key if configured."
   (let ((options (copy-sequence codegen-settings))
         (key (and codegen-api-key-function (funcall codegen-api-key-function))))
     (when (and key (not (string-empty-p key)))
       (setq options (plist-put options :apiKey key)))
+    (when codegen-completion-fallback
+      (setq options (plist-put options :inline
+                               (plist-put (copy-sequence (plist-get options :inline))
+                                          :completionFallback t))))
     (or options (make-hash-table))))
 
 (defun codegen--server-contact (&rest _)

@@ -1,16 +1,19 @@
 """Emacs 28 + eglot in batch mode against the real server: a code action picked from
-`eglot-code-actions` with no plugin, and clients/emacs codegen.el's rewrite with an instruction."""
+`eglot-code-actions` with no plugin, clients/emacs codegen.el's rewrite with an instruction, and
+the server's suggestion as a completion item (the fallback for editors without ghost text) taken
+with `completion-at-point`."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
 
-from loopback import LoopbackServer, chat_reply
+from loopback import LoopbackServer, RecordedRequest, Reply, chat_reply
 
 pytestmark = pytest.mark.editor
 
@@ -111,3 +114,31 @@ def test_rewrite_with_instruction_in_lsp_mode(
         result["text"]
         == "def odds(xs):\n    return list(filter(lambda x: x % 2, xs))\n\nprint(odds([1, 2]))\n"
     )
+
+
+def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
+    """A provider that answers every request with the same suggestion: eglot asks again while the
+    answer is not ready (an incomplete list), so a fixed script could not match the count."""
+    return lambda _request: chat_reply(*pieces)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        pytest.param("fallback", id="plain-eglot"),
+        pytest.param("fallback-codegen", id="codegen.el"),
+    ],
+)
+def test_completion_fallback_item(
+    scenario: str, workspace: Path, editor_home: Path, loopback: LoopbackServer
+) -> None:
+    source = workspace / "add.py"
+    source.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    loopback.responder = suggest("turn a + b")
+
+    result = run_emacs(scenario, source, editor_home, loopback, CODEGEN_LINE="2", CODEGEN_TYPE="re")
+
+    # one item: what is typed of the word plus the suggestion
+    assert result["candidates"] == ["return a + b"]
+    assert result["text"] == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
+    assert "def add(a, b):" in request_text(loopback)

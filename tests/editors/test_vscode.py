@@ -259,6 +259,25 @@ def test_ghost_text_accepted_with_tab(
     assert "def add(a, b):" in request_text(loopback)
 
 
+def test_multi_line_ghost_text(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
+) -> None:
+    source = workspace / "clamp.py"
+    source.write_text("def clamp(x, lo, hi):\n")
+    loopback.responder = suggest("    if x < lo:\n        return lo\n    return min(x, hi)\n")
+
+    # Enter at the end of the signature: VS Code indents the fresh line, a block is suggested
+    result = run_browser("inline", source, code_server, editor_home, CODEGEN_LINE="1", CODEGEN_TYPE="\n")
+
+    assert result["ghost"] == {
+        "inline": "if x < lo:",
+        "below": ["        return lo", "    return min(x, hi)"],
+    }
+    assert result["text"].startswith(
+        "def clamp(x, lo, hi):\n    if x < lo:\n        return lo\n    return min(x, hi)"
+    )
+
+
 def test_status_bar_toggle_turns_ghost_text_off_and_on(
     workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
 ) -> None:
@@ -272,12 +291,12 @@ def test_status_bar_toggle_turns_ghost_text_off_and_on(
         code_server,
         editor_home,
         CODEGEN_LINE="2",
-        CODEGEN_TYPE="re",
-        CODEGEN_TYPE_MORE="t",
+        CODEGEN_TYPE="r",
+        CODEGEN_TYPE_MORE="e",
     )
 
     assert result["ghostWhileOff"] is None
-    assert result["ghost"] == {"inline": "urn a - b", "below": []}
+    assert result["ghost"] == {"inline": "turn a - b", "below": []}
     assert result["text"] == "def sub(a, b):\n    return a - b\n"
     # persisted in the user's settings: on again after the second click
     settings = json.loads((editor_home / "code-server" / "User" / "settings.json").read_text())

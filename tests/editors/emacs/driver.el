@@ -4,7 +4,10 @@
 ;; Environment: CODEGEN_SCENARIO ("code-action": plain eglot, no plugin; "rewrite": clients/emacs
 ;; codegen.el with an instruction typed at its prompt; "lsp-mode-rewrite": lsp-mode with
 ;; clients/emacs codegen-lsp-mode.el, the same rewrite; "fix": codegen.el's codegen-fix on another
-;; flymake checker's diagnostic), CODEGEN_FILE, CODEGEN_RESULT (JSON written
+;; flymake checker's diagnostic; "fallback": plain eglot with the server's completion fallback
+;; turned on in its initializationOptions, the user types CODEGEN_TYPE at the end of line
+;; CODEGEN_LINE and completes with `completion-at-point'; "fallback-codegen": the same through
+;; codegen.el's `codegen-completion-fallback'), CODEGEN_FILE, CODEGEN_RESULT (JSON written
 ;; here: ok, error, text, messages), CODEGEN_SERVER_CMD (JSON list), CODEGEN_CLIENT_DIR,
 ;; CODEGEN_INSTRUCTION.
 
@@ -82,19 +85,47 @@
     (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
     (accept-process-output nil 0.5)))
 
+(defvar driver-candidates nil "The completion candidates the user saw.")
+
+(defun driver-complete-fallback ()
+  "Type CODEGEN_TYPE at the end of line CODEGEN_LINE, then M-x completion-at-point.
+The server answers a completion request with its suggestion when it has it
+within a short wait, else with an incomplete list: the user (here, a loop)
+asks again, as company or corfu do while typing."
+  (goto-char (point-min))
+  (forward-line (1- (string-to-number (getenv "CODEGEN_LINE"))))
+  (end-of-line)
+  (insert (getenv "CODEGEN_TYPE"))
+  (driver-wait "the completion fallback item"
+               (lambda ()
+                 (pcase-let ((`(,beg ,end ,table . ,_) (eglot-completion-at-point)))
+                   (setq driver-candidates
+                         (all-completions (buffer-substring-no-properties beg end) table)))))
+  (completion-at-point))
+
 (cl-defun driver-run (scenario file)
   (let ((server-cmd (append (json-read-from-string (getenv "CODEGEN_SERVER_CMD")) nil)))
     (when (equal scenario "lsp-mode-rewrite")
       (driver-run-lsp-mode server-cmd file)
       (cl-return-from driver-run))
     (setq eglot-confirm-server-initiated-edits nil)
-    (if (equal scenario "code-action")
-        ;; the README's "no plugin" configuration
-        (add-to-list 'eglot-server-programs (cons '(python-mode) server-cmd))
+    (cond
+     ((equal scenario "code-action")
+      ;; the README's "no plugin" configuration
+      (add-to-list 'eglot-server-programs (cons '(python-mode) server-cmd)))
+     ((equal scenario "fallback")
+      ;; the README's "no plugin" configuration of the completion fallback
+      (add-to-list 'eglot-server-programs
+                   (cons '(python-mode)
+                         (append server-cmd
+                                 '(:initializationOptions (:inline (:completionFallback t)))))))
+     (t
       (add-to-list 'load-path (getenv "CODEGEN_CLIENT_DIR"))
       (require 'codegen)
       (setq codegen-server-command server-cmd)
-      (codegen-eglot-setup '(python-mode)))
+      (when (equal scenario "fallback-codegen")
+        (setq codegen-completion-fallback t))
+      (codegen-eglot-setup '(python-mode))))
     (when (equal scenario "fix")
       ;; the README's advice: keep your own checkers when eglot manages the buffer
       (setq eglot-stay-out-of '(flymake))
@@ -131,6 +162,8 @@
         (forward-line 2)
         (forward-char 7)
         (call-interactively #'codegen-fix))
+       ((member scenario '("fallback" "fallback-codegen"))
+        (driver-complete-fallback))
        (t (error "Unknown scenario %s" scenario)))
       (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
       ;; let a second, unexpected edit show up
@@ -153,6 +186,7 @@
           (when server
             (ignore-errors (eglot-shutdown server)))))))
   (setq result (append (list (cons 'text text)
+                             (cons 'candidates (vconcat driver-candidates))
                              (cons 'messages (vconcat (reverse driver-messages))))
                        result))
   (with-temp-file (getenv "CODEGEN_RESULT")

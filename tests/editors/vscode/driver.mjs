@@ -190,7 +190,13 @@ async function ghostText(page) {
       // Monaco renders spaces as no-break spaces
       const text = (node) => node.textContent.replaceAll("\u00a0", " ");
       const inline = [...editor.querySelectorAll(".ghost-text-decoration")].map(text).join("");
-      const below = [...editor.querySelectorAll(".ghost-text .view-line")].map(text);
+      // the lines below: syntax-highlighted spans, one line element each
+      const lines = new Map();
+      for (const span of editor.querySelectorAll("span.ghost-text")) {
+        const line = span.closest(".view-line") ?? span.parentElement;
+        lines.set(line, (lines.get(line) ?? "") + text(span));
+      }
+      const below = [...lines.values()];
       return inline || below.length ? { inline, below } : null;
     })
     .catch(() => null);
