@@ -244,6 +244,8 @@ def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
     return lambda _request: chat_reply(*pieces)
 
 
+# ghost text has its own model setting; it must reach the server (as inline.model) and the provider
+@pytest.mark.user_settings({"codegen.inline.model": "tiny-fim"})
 def test_ghost_text_accepted_with_tab(
     workspace: Path, editor_home: Path, loopback: LoopbackServer, code_server: tuple[str, dict[str, str]]
 ) -> None:
@@ -257,6 +259,7 @@ def test_ghost_text_accepted_with_tab(
     assert result["ghost"] == {"inline": "turn a + b", "below": []}
     assert result["text"] == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
     assert "def add(a, b):" in request_text(loopback)
+    assert {request.json["model"] for request in loopback.requests} == {"tiny-fim"}
 
 
 def test_multi_line_ghost_text(

@@ -12,6 +12,8 @@ export const SERVER_KEYS = [
   "fallback",
   "actions",
   "streamEdits",
+  // a table: codegen.inline.* (the server's inline completion settings, and the ghost-text toggle)
+  "inline",
 ] as const;
 
 export const SECRET_KEY = "codegen.apiKey";
