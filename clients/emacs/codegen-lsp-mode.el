@@ -16,6 +16,11 @@
 ;;
 ;; `codegen-lsp-mode-rewrite' asks for an instruction and runs "Codegen: Rewrite selection…"
 ;; with it.
+;;
+;; Suggestions while typing: lsp-mode 9.0.1 and newer show inline completions as ghost text
+;; (`lsp-inline-completion-mode', turned on here where codegen-lsp serves a buffer, see
+;; `codegen-lsp-mode-inline-completion'); older lsp-mode (Debian's 8.0.0) has none, and
+;; `codegen-lsp-mode-completion-fallback' brings the suggestion as a completion item instead.
 
 ;;; Code:
 
@@ -44,12 +49,52 @@ Keep API keys out of it: use :apiKeyEnv or `codegen-lsp-mode-api-key-function'."
   "Major modes to start codegen-lsp in; nil means every `prog-mode' buffer."
   :type '(repeat symbol))
 
+(defcustom codegen-lsp-mode-inline-completion t
+  "Non-nil: show the server's suggestions as ghost text where lsp-mode can.
+lsp-mode 9.0.1 and newer have `lsp-inline-completion-mode'; it is turned
+on in the buffers codegen-lsp serves (`lsp-inline-completion-idle-delay'
+sets how soon it asks).  Older lsp-mode has none: see
+`codegen-lsp-mode-completion-fallback'."
+  :type 'boolean)
+
+(defcustom codegen-lsp-mode-completion-fallback nil
+  "Non-nil: the server's suggestion also comes as a completion item.
+For lsp-mode without inline completion (before 9.0.1):
+`completion-at-point', company or corfu list one \"codegen suggestion\"
+item.  Sets the server's inline.completionFallback, which takes effect
+when the server starts."
+  :type 'boolean)
+
+(defun codegen-lsp-mode-inline-completion-available-p ()
+  "Whether this lsp-mode can show inline completions (lsp-mode 9.0.1+)."
+  (and (require 'lsp-inline-completion nil t)
+       (fboundp 'lsp-inline-completion-mode)))
+
 (defun codegen-lsp-mode--initialization-options ()
   (let ((options (copy-sequence codegen-lsp-mode-settings))
         (key (and codegen-lsp-mode-api-key-function (funcall codegen-lsp-mode-api-key-function))))
     (when (and key (not (string-empty-p key)))
       (setq options (plist-put options :apiKey key)))
+    (when codegen-lsp-mode-completion-fallback
+      (setq options (plist-put options :inline
+                               (plist-put (copy-sequence (plist-get options :inline))
+                                          :completionFallback t))))
     (or options (make-hash-table))))
+
+(defun codegen-lsp-mode--serves-buffer-p ()
+  "Whether codegen-lsp is one of this buffer's servers."
+  (cl-some (lambda (workspace)
+             (eq (lsp--client-server-id (lsp--workspace-client workspace)) 'codegen-lsp))
+           (lsp-workspaces)))
+
+(defun codegen-lsp-mode--enable-inline-completion ()
+  "Turn on lsp-mode's ghost text in a buffer codegen-lsp serves, where lsp-mode has it."
+  (when (and codegen-lsp-mode-inline-completion
+             (codegen-lsp-mode--serves-buffer-p)
+             (codegen-lsp-mode-inline-completion-available-p))
+    (lsp-inline-completion-mode 1)))
+
+(add-hook 'lsp-after-open-hook #'codegen-lsp-mode--enable-inline-completion)
 
 (defun codegen-lsp-mode--activate-p (_file-name mode)
   (if codegen-lsp-mode-major-modes

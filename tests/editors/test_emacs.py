@@ -142,3 +142,21 @@ def test_completion_fallback_item(
     assert result["candidates"] == ["return a + b"]
     assert result["text"] == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"
     assert "def add(a, b):" in request_text(loopback)
+
+
+@pytest.mark.skipif(not LSP_MODE, reason=f"lsp-mode (Debian elpa-lsp-mode) is not installed ({INSTALL_HINT})")
+def test_completion_fallback_item_in_lsp_mode(
+    workspace: Path, editor_home: Path, loopback: LoopbackServer
+) -> None:
+    source = workspace / "add.py"
+    source.write_text("def add(a, b):\n    \n\nprint(add(1, 2))\n")
+    loopback.responder = suggest("turn a + b")
+
+    result = run_emacs(
+        "lsp-mode-fallback", source, editor_home, loopback, CODEGEN_LINE="2", CODEGEN_TYPE="re"
+    )
+
+    # lsp-mode 9.0.1+ shows ghost text instead; Debian's 8.0.0 has no lsp-inline-completion.el
+    assert result["inline_available"] is any(EGLOT.glob("lsp-mode-*/lsp-inline-completion.el"))
+    assert result["candidates"] == ["return a + b"]
+    assert result["text"] == "def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n"

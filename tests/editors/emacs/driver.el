@@ -7,7 +7,8 @@
 ;; flymake checker's diagnostic; "fallback": plain eglot with the server's completion fallback
 ;; turned on in its initializationOptions, the user types CODEGEN_TYPE at the end of line
 ;; CODEGEN_LINE and completes with `completion-at-point'; "fallback-codegen": the same through
-;; codegen.el's `codegen-completion-fallback'), CODEGEN_FILE, CODEGEN_RESULT (JSON written
+;; codegen.el's `codegen-completion-fallback'; "lsp-mode-fallback": the same in lsp-mode with
+;; codegen-lsp-mode.el's `codegen-lsp-mode-completion-fallback'), CODEGEN_FILE, CODEGEN_RESULT (JSON written
 ;; here: ok, error, text, messages), CODEGEN_SERVER_CMD (JSON list), CODEGEN_CLIENT_DIR,
 ;; CODEGEN_INSTRUCTION.
 
@@ -62,7 +63,10 @@
     (funcall report-fn (list (flymake-make-diagnostic (current-buffer) (+ (point) 6) (+ (point) 9)
                                                       :error "Name \"are\" is not defined")))))
 
-(defun driver-run-lsp-mode (server-cmd file)
+(defvar driver-inline-available :json-false
+  "Whether codegen-lsp-mode.el found lsp-mode's inline completion.")
+
+(defun driver-run-lsp-mode (scenario server-cmd file)
   (require 'lsp-mode)
   (setq lsp-auto-guess-root t
         lsp-enable-snippet nil
@@ -72,6 +76,8 @@
   (add-to-list 'load-path (getenv "CODEGEN_CLIENT_DIR"))
   (require 'codegen-lsp-mode)
   (setq codegen-lsp-mode-server-command server-cmd)
+  (when (equal scenario "lsp-mode-fallback")
+    (setq codegen-lsp-mode-completion-fallback t))
   (find-file file)
   (python-mode)
   (lsp)
@@ -79,34 +85,39 @@
                (lambda ()
                  (cl-some (lambda (workspace) (eq (lsp--workspace-status workspace) 'initialized))
                           (lsp-workspaces))))
+  (setq driver-inline-available
+        (if (codegen-lsp-mode-inline-completion-available-p) t :json-false))
   (let ((tick (buffer-modified-tick)))
-    (driver-select-first-lines 2)
-    (driver-answer-prompt #'codegen-lsp-mode-rewrite)
+    (if (equal scenario "lsp-mode-fallback")
+        (driver-complete-fallback #'lsp-completion-at-point)
+      (driver-select-first-lines 2)
+      (driver-answer-prompt #'codegen-lsp-mode-rewrite))
     (driver-wait "the edit" (lambda () (/= tick (buffer-modified-tick))))
     (accept-process-output nil 0.5)))
 
 (defvar driver-candidates nil "The completion candidates the user saw.")
 
-(defun driver-complete-fallback ()
+(defun driver-complete-fallback (&optional capf)
   "Type CODEGEN_TYPE at the end of line CODEGEN_LINE, then M-x completion-at-point.
 The server answers a completion request with its suggestion when it has it
 within a short wait, else with an incomplete list: the user (here, a loop)
-asks again, as company or corfu do while typing."
+asks again, as company or corfu do while typing.  CAPF is the client's
+completion function (default eglot's)."
   (goto-char (point-min))
   (forward-line (1- (string-to-number (getenv "CODEGEN_LINE"))))
   (end-of-line)
   (insert (getenv "CODEGEN_TYPE"))
   (driver-wait "the completion fallback item"
                (lambda ()
-                 (pcase-let ((`(,beg ,end ,table . ,_) (eglot-completion-at-point)))
+                 (pcase-let ((`(,beg ,end ,table . ,_) (funcall (or capf #'eglot-completion-at-point))))
                    (setq driver-candidates
                          (all-completions (buffer-substring-no-properties beg end) table)))))
   (completion-at-point))
 
 (cl-defun driver-run (scenario file)
   (let ((server-cmd (append (json-read-from-string (getenv "CODEGEN_SERVER_CMD")) nil)))
-    (when (equal scenario "lsp-mode-rewrite")
-      (driver-run-lsp-mode server-cmd file)
+    (when (member scenario '("lsp-mode-rewrite" "lsp-mode-fallback"))
+      (driver-run-lsp-mode scenario server-cmd file)
       (cl-return-from driver-run))
     (setq eglot-confirm-server-initiated-edits nil)
     (cond
@@ -187,6 +198,7 @@ asks again, as company or corfu do while typing."
             (ignore-errors (eglot-shutdown server)))))))
   (setq result (append (list (cons 'text text)
                              (cons 'candidates (vconcat driver-candidates))
+                             (cons 'inline_available driver-inline-available)
                              (cons 'messages (vconcat (reverse driver-messages))))
                        result))
   (with-temp-file (getenv "CODEGEN_RESULT")

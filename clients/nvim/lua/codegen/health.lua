@@ -1,4 +1,5 @@
---- :checkhealth codegen: Neovim version, the server command, the attached client and its provider.
+--- :checkhealth codegen: Neovim version, the server command, the attached client, ghost text and
+--- the provider.
 local M = {}
 
 function M.check()
@@ -66,6 +67,21 @@ function M.check()
       table.concat(buffers, ", ")
     )
   )
+  local inline = require("codegen.inline")
+  if codegen.options.inline == false then
+    health.info("ghost text: off (setup({ inline = false }))")
+  elseif not (client.server_capabilities or {}).inlineCompletionProvider then
+    health.warn("ghost text: the server does not offer inline completion", { "Update codegen-lsp" })
+  else
+    health.ok(
+      string.format(
+        "ghost text: %s, drawn by %s",
+        inline.options.enabled and "on" or "off (:Codegen inline on)",
+        inline.native_available() and inline.options.native ~= false and "vim.lsp.inline_completion (Neovim 0.12+)"
+          or "this plugin's extmarks"
+      )
+    )
+  end
   local ok, message = codegen.check_sync(client, 15000)
   if ok then
     health.ok("provider: " .. message)
