@@ -23,6 +23,9 @@ hook -group codegen-lsp global BufSetOption filetype=python %{
         # provider = "ollama"
         # model = "qwen2.5-coder:7b"
         # apiKeyEnv = "OPENAI_API_KEY"
+        # suggestions while typing, as one completion item (read when the server starts)
+        [codegen-lsp.settings.codegen.inline]
+        completionFallback = true
     }
 }
 

@@ -11,10 +11,10 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from loopback import LoopbackServer
+from loopback import LoopbackServer, RecordedRequest, Reply, chat_reply
 
 REPO = Path(__file__).resolve().parents[2]
 CLIENTS = REPO / "clients"
@@ -68,3 +68,10 @@ def request_text(loopback: LoopbackServer, index: int = -1) -> str:
     """All message contents of one recorded chat request, joined (to look for an instruction)."""
     body = loopback.requests[index].json
     return "\n".join(str(message.get("content", "")) for message in body.get("messages", []))
+
+
+def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
+    """A provider that answers every request with the same suggestion (for ghost text and the
+    completion fallback): an editor asks as often as its typing and timers make it, so a fixed
+    script could not match the count."""
+    return lambda _request: chat_reply(*pieces)

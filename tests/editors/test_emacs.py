@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
+from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command, suggest
 
-from loopback import LoopbackServer, RecordedRequest, Reply, chat_reply
+from loopback import LoopbackServer, chat_reply
 
 pytestmark = pytest.mark.editor
 
@@ -114,12 +113,6 @@ def test_rewrite_with_instruction_in_lsp_mode(
         result["text"]
         == "def odds(xs):\n    return list(filter(lambda x: x % 2, xs))\n\nprint(odds([1, 2]))\n"
     )
-
-
-def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
-    """A provider that answers every request with the same suggestion: eglot asks again while the
-    answer is not ready (an incomplete list), so a fixed script could not match the count."""
-    return lambda _request: chat_reply(*pieces)
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
+from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command, suggest
 
-from loopback import LoopbackServer, Pause, RecordedRequest, Reply, chat_chunks, chat_reply, sse_reply
+from loopback import LoopbackServer, Pause, chat_chunks, chat_reply, sse_reply
 
 pytestmark = pytest.mark.editor
 
@@ -132,12 +131,6 @@ def test_cancel_mid_generation(workspace: Path, editor_home: Path, loopback: Loo
     assert result["lines"] == original.splitlines()
     assert not result["edited"]
     assert loopback.wait_disconnected(timeout=5), "the provider request was not closed after cancel"
-
-
-def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
-    """A provider that answers every request with the same suggestion: an editor asks as often as
-    its typing and timers make it, so a fixed script could not match the count."""
-    return lambda _request: chat_reply(*pieces)
 
 
 def test_ghost_text_accepted_with_tab(workspace: Path, editor_home: Path, loopback: LoopbackServer) -> None:

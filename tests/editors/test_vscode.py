@@ -11,13 +11,13 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command
+from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command, suggest
 
-from loopback import LoopbackServer, RecordedRequest, Reply, chat_reply
+from loopback import LoopbackServer, chat_reply
 
 pytestmark = pytest.mark.editor
 
@@ -236,12 +236,6 @@ def test_missing_server_says_how_to_install(
     assert "was not found" in message
     assert "/nonexistent/codegen-lsp" in message
     assert "pipx install /path/to/codegen-lsp" in message
-
-
-def suggest(*pieces: str) -> Callable[[RecordedRequest], Reply]:
-    """A provider that answers every request with the same suggestion: an editor asks as often as
-    its typing and timers make it, so a fixed script could not match the count."""
-    return lambda _request: chat_reply(*pieces)
 
 
 # ghost text has its own model setting; it must reach the server (as inline.model) and the provider
