@@ -16,6 +16,10 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${VENV:-$ROOT/.venv}"
+# VS Code 1.100.3.  Newer code-server releases on npm refuse any other Node major than their own
+# (4.101-4.117: Node 22, 4.133+: Node 24) while Debian 12 machines here run Node 20; 1.100 already has
+# everything the extension uses (vscode-languageclient 11 needs VS Code 1.91+; inline completion is
+# stable API since 1.68).
 CODE_SERVER_VERSION="4.100.3"
 # A plain (not -g) install under its own prefix: a global install breaks in code-server's postinstall,
 # whose nested `npm install` inherits the global flag.  The command is linked into BIN_DIR.

@@ -12,9 +12,18 @@ export const SERVER_KEYS = [
   "fallback",
   "actions",
   "streamEdits",
-  // a table: codegen.inline.* (the server's inline completion settings, and the ghost-text toggle)
   "inline",
 ] as const;
+
+/** Keys that are tables of separate settings (codegen.inline.*: the server's inline completion
+ * settings and the ghost-text toggle): each level adds its own keys, rather than the most
+ * specific level's table replacing the others. */
+const MERGED_TABLES: ReadonlySet<string> = new Set(["inline"]);
+
+function merged(levels: unknown[]): unknown {
+  const tables = levels.filter((level) => typeof level === "object" && level !== null && !Array.isArray(level));
+  return tables.length ? Object.assign({}, ...tables) as unknown : undefined;
+}
 
 export const SECRET_KEY = "codegen.apiKey";
 
@@ -37,8 +46,9 @@ export function serverOptions(config: vscode.WorkspaceConfiguration, apiKey: str
   for (const key of SERVER_KEYS) {
     const inspected = config.inspect(key);
     // Only what the user set: a default here must not override the server's own files.
-    const set =
-      inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue ?? undefined;
+    const set = MERGED_TABLES.has(key)
+      ? merged([inspected?.globalValue, inspected?.workspaceValue, inspected?.workspaceFolderValue])
+      : (inspected?.workspaceFolderValue ?? inspected?.workspaceValue ?? inspected?.globalValue ?? undefined);
     if (!isEmpty(set)) {
       options[key] = set;
     }
