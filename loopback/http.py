@@ -70,9 +70,9 @@ class RecordedRequest:
         return "://" in self.target
 
 
-def response_head(status: int, headers: Mapping[str, str]) -> bytes:
+def response_head(status: int, headers: Mapping[str, str], reason: str | None = None) -> bytes:
     """The status line and headers of a response, up to and including the blank line."""
-    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}\r\n"
+    head = f"HTTP/1.1 {status} {REASONS.get(status, 'Status') if reason is None else reason}\r\n"
     return (head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
 
 

@@ -55,6 +55,8 @@ class Reply:
     sent with ``Transfer-Encoding: chunked``, one HTTP chunk per ``bytes``/``str`` piece (so a test
     controls where the client's reads split), sleeping at each :class:`Pause`, and ends as ``end``
     says. ``delay`` stalls before the status line (a server that accepts but never answers).
+    A hostile server: ``reason`` replaces the reason phrase; ``extra_head`` is raw bytes sent
+    among the header lines as they are (an illegal header line, say).
     """
 
     status: int = 200
@@ -63,6 +65,8 @@ class Reply:
     stream: Sequence[Piece] | None = None
     end: End = "finish"
     delay: float = 0.0
+    reason: str | None = None
+    extra_head: bytes = b""
 
 
 # --- builders -------------------------------------------------------------------------------
@@ -225,7 +229,9 @@ class LoopbackServer(LoopbackHTTPServer):
             headers.setdefault("Transfer-Encoding", "chunked")
         elif "content-length" not in lower:
             headers["Content-Length"] = str(len(reply.body))
-        head = response_head(reply.status, headers)
+        head = response_head(reply.status, headers, reply.reason)
+        if reply.extra_head:
+            head = head[:-2] + reply.extra_head + b"\r\n"  # before the blank line
         if not streaming:
             if not await send(head + reply.body):
                 return lost()

@@ -99,11 +99,14 @@ class Redactor:
             secrets = self._secrets | new
             # Longest first, so a secret that contains another is hidden whole.
             ordered = sorted(secrets, key=len, reverse=True)
-            self._known = re.compile("|".join(re.escape(s) for s in ordered))
+            # Ignoring case: a server may echo a key lower-cased (as a media type, say), and a
+            # random key of 8+ characters never equals ordinary text in another case.
+            self._known = re.compile("|".join(re.escape(s) for s in ordered), re.IGNORECASE)
             self._secrets = frozenset(secrets)
 
     def knows(self, value: str) -> bool:
-        return value in self._secrets
+        known = self._known
+        return known is not None and known.fullmatch(value) is not None
 
     def redact(self, text: str) -> str:
         if not text:

@@ -311,9 +311,19 @@ class RawServer:
         self.send({"jsonrpc": "2.0", "id": request["id"], "result": result})
 
     def initialize(
-        self, root: Path, options: dict[str, Any] | None = None, timeout: float = 30.0
+        self,
+        root: Path,
+        options: dict[str, Any] | None = None,
+        timeout: float = 30.0,
+        *,
+        window: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        capabilities = {"window": {"workDoneProgress": True}, "workspace": {"applyEdit": True}}
+        """``initialize`` + ``initialized``; ``window`` adds to the client's window capabilities
+        (``{"showMessage": {}}``: it can answer ``window/showMessageRequest``)."""
+        capabilities = {
+            "window": {"workDoneProgress": True, **(window or {})},
+            "workspace": {"applyEdit": True},
+        }
         params = {"processId": None, "rootUri": root.as_uri(), "capabilities": capabilities,
                   "initializationOptions": {"codegen": options or {}}}  # fmt: skip
         answer = self.call("initialize", params, timeout)

@@ -88,6 +88,13 @@ def test_a_remembered_secret_is_hidden_in_every_spelling() -> None:
     assert redaction.redact_data({"a": [f"1{secret}2", 3], "b": None}) == {"a": ["1***2", 3], "b": None}
 
 
+def test_a_remembered_secret_is_hidden_in_any_case() -> None:
+    secret = fresh_secret("MixedCase")
+    redaction.remember(secret)
+    assert redaction.redact(f"media type {secret.lower()}; {secret.upper()}") == "media type ***; ***"
+    assert redaction.looks_like_key(secret.lower())
+
+
 def test_short_placeholders_are_not_secrets() -> None:
     redaction.remember("ollama", "", None)
     assert redaction.redact("provider ollama failed") == "provider ollama failed"

@@ -365,7 +365,8 @@ class HTTPProvider:
         return error
 
     def _not_a_stream(self, response: httpx.Response) -> NoReturn:
-        kind = _short(content_type(response), 60) or "no content type"
+        # as sent, not lower-cased: the redactor must recognise whatever a server echoes here
+        kind = _short(response.headers.get("content-type", "").partition(";")[0], 60) or "no content type"
         raise StreamError(
             f"{self.host} answered {response.status_code} with {kind} instead of {self.stream_description}. "
             f"Is {self._shown_url} {self.api_description}?",
