@@ -21,12 +21,15 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from codegen_lsp import redaction
 from codegen_lsp.core.infill import FIM_FORMATS, FimFormat
-from codegen_lsp.core.trust import Untrusted
 from codegen_lsp.core.types import ApplyMode
+
+if TYPE_CHECKING:
+    # only an annotation here: the trust store (hashlib, tempfile) loads with the configuration
+    from codegen_lsp.core.trust import Untrusted
 
 ProviderType = Literal["openai", "local"]
 Check = Callable[[Any], Any]

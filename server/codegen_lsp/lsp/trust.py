@@ -18,11 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
-from codegen_lsp.core import config
-from codegen_lsp.core.trust import TrustStore, Untrusted, fingerprint
 from codegen_lsp.errors import ConfigError
 
 if TYPE_CHECKING:
+    from codegen_lsp.core.trust import Untrusted
     from codegen_lsp.lsp.session import Session
 
 TRUST = "Trust"
@@ -56,6 +55,9 @@ async def ask(ls: Session) -> None:
 
 def trust(ls: Session, path: Path, *, expected: Untrusted | None = None) -> dict[str, Any]:
     """Trust ``path`` as it is now (or, with ``expected``, only if it still is what the user saw)."""
+    from codegen_lsp.core import config
+    from codegen_lsp.core.trust import TrustStore, fingerprint
+
     try:
         content = config.read_project_file(path)
         digest = fingerprint(content)
@@ -80,6 +82,8 @@ def trust(ls: Session, path: Path, *, expected: Untrusted | None = None) -> dict
 
 
 def revoke(ls: Session, path: Path) -> dict[str, Any]:
+    from codegen_lsp.core.trust import TrustStore
+
     try:
         was = TrustStore.of(os.environ).revoke(path)
     except ConfigError as exc:
@@ -101,6 +105,8 @@ def revoke(ls: Session, path: Path) -> dict[str, Any]:
 
 def command(ls: Session, argument: Any = None) -> dict[str, Any]:
     """``codegen.trustProjectConfig``: trust (or with ``{"revoke": true}`` forget) the workspace's file."""
+    from codegen_lsp.core import config
+
     path = config.find_project_file(ls.root or Path.cwd(), ls.root)
     if path is None:
         message = f"Codegen: there is no {config.PROJECT_FILE} in this workspace."
