@@ -2,7 +2,8 @@
 
 The CLI runs as a subprocess (``python -m codegen_lsp``) in a temporary project whose
 ``.codegen-lsp.toml`` picks the provider, sets temperature 0 and caps the answer, so the run is
-deterministic and short. What we check is what a user sees: code lands right below the comment,
+deterministic and short (trusted first with ``codegen-lsp trust``, as a user would: a project
+file's provider applies only then). What we check is what a user sees: code lands right below the comment,
 the rest of the file is untouched, and no markdown fence or prose gets into the file
 (see ``model_checks``).
 """
@@ -51,6 +52,11 @@ def generate(project: Path, config: str) -> tuple[subprocess.CompletedProcess[st
     source.write_text(BEFORE + AFTER, encoding="utf-8")
     env = model_env(project)
     env["NO_PROXY"] = "127.0.0.1"
+    trusted = subprocess.run(
+        [sys.executable, "-m", "codegen_lsp", "trust"], cwd=project, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert trusted.returncode == 0, trusted.stderr
     done = subprocess.run(
         [sys.executable, "-m", "codegen_lsp", "generate", str(source), "--line", "3", "--write", "--quiet"],
         cwd=project,
