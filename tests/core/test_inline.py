@@ -11,6 +11,8 @@ import pytest
 
 from codegen_lsp.core.infill import InfillRequest
 from codegen_lsp.core.inline import (
+    IN_PROCESS_PREFIX_CHARS,
+    IN_PROCESS_SUFFIX_CHARS,
     PREFIX_STEP_LINES,
     InlineOptions,
     SuggestionCutter,
@@ -20,7 +22,9 @@ from codegen_lsp.core.inline import (
     infill_request,
     inline_context,
     suggest,
+    worth_asking,
 )
+from codegen_lsp.core.settings import InlineSettings
 from codegen_lsp.core.text import split_lines
 from codegen_lsp.core.types import Delta, Position
 
@@ -313,3 +317,34 @@ def test_typed_through_cache_keeps_the_most_recent_documents() -> None:
     assert cache.lookup("c", "xy", "") is None
     cache.forget("b")
     assert cache.lookup("b", "xy", "") is None
+
+
+@pytest.mark.parametrize(
+    ("budgets", "in_process", "expected"),
+    [
+        pytest.param({}, False, (6000, 2000), id="remote-defaults"),
+        pytest.param({}, True, (IN_PROCESS_PREFIX_CHARS, IN_PROCESS_SUFFIX_CHARS), id="in-process-defaults"),
+        pytest.param({"prefix_chars": 900, "suffix_chars": 0}, True, (900, 0), id="set-budgets-win"),
+    ],
+)
+def test_options_of_settings(budgets: dict[str, int], in_process: bool, expected: tuple[int, int]) -> None:
+    settings = InlineSettings(model="coder", line_tokens=20, **budgets)
+    options = InlineOptions.of(settings, in_process=in_process)
+    assert (options.prefix_chars, options.suffix_chars) == expected
+    assert (options.model, options.line_tokens) == ("coder", 20)
+
+
+@pytest.mark.parametrize(
+    ("rest", "worth"),
+    [
+        pytest.param("", True, id="end-of-line"),
+        pytest.param(")", True, id="closer"),
+        pytest.param('"):', True, id="quote-closer-colon"),
+        pytest.param("];  ", True, id="closer-semicolon-space"),
+        pytest.param("x)", False, id="an-argument"),
+        pytest.param(") + 1", False, id="an-expression"),
+        pytest.param(" = 3", False, id="an-assignment"),
+    ],
+)
+def test_worth_asking(rest: str, worth: bool) -> None:
+    assert worth_asking(rest) is worth

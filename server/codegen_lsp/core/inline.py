@@ -36,6 +36,10 @@ Mode = Literal["line", "block"]
 
 #: the first line of the prefix moves in steps of this many lines (prefix reuse across keystrokes)
 PREFIX_STEP_LINES = 32
+#: the budgets of a model run in-process (see InlineOptions.of): ~500 prompt tokens to evaluate
+#: once per file position, ~60 on every keystroke
+IN_PROCESS_PREFIX_CHARS = 2000
+IN_PROCESS_SUFFIX_CHARS = 256
 #: how many lines after the cursor line the repetition check compares with
 _NEXT_LINES = 3
 
@@ -78,11 +82,15 @@ class InlineOptions:
     model: str | None = None
 
     @classmethod
-    def of(cls, settings: InlineSettings) -> InlineOptions:
-        """The options the ``inline.*`` settings ask for."""
+    def of(cls, settings: InlineSettings, *, in_process: bool = False) -> InlineOptions:
+        """The options the ``inline.*`` settings ask for. Budgets left unset depend on where the
+        model runs: one in-process (``in_process``) evaluates its prompt on this machine's CPU,
+        and with the prefix first in a FIM prompt the suffix is evaluated again at every
+        keystroke, so it gets :data:`IN_PROCESS_PREFIX_CHARS` and :data:`IN_PROCESS_SUFFIX_CHARS`."""
+        prefix, suffix = (IN_PROCESS_PREFIX_CHARS, IN_PROCESS_SUFFIX_CHARS) if in_process else (6000, 2000)
         return cls(
-            prefix_chars=settings.prefix_chars,
-            suffix_chars=settings.suffix_chars,
+            prefix_chars=prefix if settings.prefix_chars is None else settings.prefix_chars,
+            suffix_chars=suffix if settings.suffix_chars is None else settings.suffix_chars,
             line_tokens=settings.line_tokens,
             block_tokens=settings.block_tokens,
             block_lines=settings.block_lines,

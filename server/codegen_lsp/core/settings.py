@@ -276,9 +276,10 @@ class InlineSettings:
     block_tokens: int = option(256, check=check_positive_int, sane_max=4096)
     #: most lines of a multi-line suggestion
     block_lines: int = option(16, check=check_positive_int, sane_max=200)
-    #: characters of text before / after the cursor sent at most
-    prefix_chars: int = option(6000, check=check_int, sane_max=64000)
-    suffix_chars: int = option(2000, check=check_int, sane_max=32000)
+    #: characters of text before / after the cursor sent at most; None: chosen for the provider
+    #: (a model run in-process gets less: this CPU evaluates it, the suffix on every keystroke)
+    prefix_chars: int | None = option(None, check=check_opt_int, sane_max=64000)
+    suffix_chars: int | None = option(None, check=check_opt_int, sane_max=32000)
     temperature: float | None = option(0.1, check=check_opt_number)
     #: offer the suggestion as one textDocument/completion item, for editors without inline completion
     completion_fallback: bool = option(False, check=check_bool)

@@ -106,6 +106,12 @@ def cursor_at(
     return Cursor(before, document.text[end:], at, selected.text, codec.to_client_range(index, rng))
 
 
+def in_process(settings: Settings) -> bool:
+    """Whether inline completion's first provider runs its model in this process."""
+    first = settings.providers.get(settings.inline.provider or settings.provider or "")
+    return first is not None and first.type == "local"
+
+
 def rest_of_line(after: str) -> str:
     """The cursor line from the cursor on (without copying the rest of a large document)."""
     end = len(after)
@@ -299,7 +305,7 @@ class InlineCompletion:
     def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> _Flight:
         from codegen_lsp.core.inline import InlineOptions, inline_context
 
-        options = InlineOptions.of(settings.inline)
+        options = InlineOptions.of(settings.inline, in_process=in_process(settings))
         path = to_fs_path(document.uri) or document.uri
         ctx = inline_context(cursor.text, cursor.position, document.language_id, path, options)
         delay = settings.inline.debounce if automatic else 0.0
