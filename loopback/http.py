@@ -138,6 +138,8 @@ class LoopbackHTTPServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        #: connections accepted so far (a client that keeps its connection alive opens one)
+        self.connections = 0
 
     async def answer(
         self, request: RecordedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -206,6 +208,7 @@ class LoopbackHTTPServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
+        self.connections += 1
         try:
             while (request := await read_request(reader)) is not None:
                 if not await self.answer(request, reader, writer):

@@ -439,6 +439,20 @@ async def test_first_token_and_idle_timeouts(
 
 
 @pytest.mark.parametrize("fim_format", HTTP_FORMATS)
+async def test_a_finished_stream_leaves_its_connection_for_the_next_request(
+    loopback: LoopbackServer, fim_format: FimFormat
+) -> None:
+    """The end of the body is read after the stream said it was done, so the next keystroke's
+    request goes over the same connection (no new TCP or TLS handshake)."""
+    loopback.script(REPLIES[fim_format]("a"), REPLIES[fim_format]("b"))
+    infiller = build_infiller(settings(loopback.base_url, fim_format))
+    for expected in ("a", "b"):
+        assert text([d async for d in infiller.stream_infill(REQUEST)]) == expected
+    assert loopback.connections == 1
+    await infiller.aclose()
+
+
+@pytest.mark.parametrize("fim_format", HTTP_FORMATS)
 async def test_leaving_the_stream_closes_the_connection(
     loopback: LoopbackServer, fim_format: FimFormat
 ) -> None:

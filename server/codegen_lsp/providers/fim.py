@@ -24,6 +24,7 @@ fallback come from :class:`~codegen_lsp.providers.resilient.ResilientInfiller`.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, ClassVar, Protocol
@@ -40,6 +41,9 @@ from codegen_lsp.providers.fim_stream import (
     OllamaGenerateDecoder,
 )
 from codegen_lsp.providers.http import HTTPProvider, StreamState, content_type
+
+#: seconds a finished stream waits for the end of its HTTP body (see _chunks)
+_BODY_END_GRACE = 0.02
 
 
 class _Decoder(StreamState, Protocol):
@@ -116,11 +120,27 @@ class HTTPInfiller(HTTPProvider):
 
 async def _chunks(response: httpx.Response, decoder: _Decoder) -> AsyncIterator[bytes]:
     """The body's bytes; after a piece whose text came before an error, an empty piece, so the
-    decoder raises that error at once instead of after the server's next bytes."""
-    async for chunk in response.aiter_bytes():
-        yield chunk
-        if decoder.holding:
-            yield b""
+    decoder raises that error at once instead of after the server's next bytes.
+
+    Once the stream has said it is done (``[DONE]``, a final NDJSON line), the end of the body
+    is read too, for at most :data:`_BODY_END_GRACE` seconds: a response read to its end leaves
+    its connection open for the next request, which for inline completion is the next keystroke
+    (a new connection to a remote server costs a TLS handshake)."""
+    body = response.aiter_bytes()
+    try:
+        async for chunk in body:
+            yield chunk
+            if decoder.holding:
+                yield b""
+    finally:
+        if decoder.done:
+            with contextlib.suppress(httpx.HTTPError, TimeoutError):
+                async with asyncio.timeout(_BODY_END_GRACE):
+                    async for _ in body:
+                        pass
+        close = getattr(body, "aclose", None)  # httpx's iterator is an async generator
+        if close is not None:
+            await close()
 
 
 def _set(body: dict[str, Any], **values: Any) -> dict[str, Any]:
