@@ -5,12 +5,14 @@ closing the stream early, and the typed-through cache. Documents are written wit
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from codegen_lsp.core.infill import InfillRequest
 from codegen_lsp.core.inline import (
+    DRAIN_GRACE,
     IN_PROCESS_PREFIX_CHARS,
     IN_PROCESS_SUFFIX_CHARS,
     PREFIX_STEP_LINES,
@@ -245,19 +247,25 @@ class ScriptedInfiller:
     name = "scripted"
     model = "m"
 
-    def __init__(self, *pieces: str) -> None:
+    def __init__(self, *pieces: str, pause_after_line: float = 0.0) -> None:
         self.pieces = pieces
+        #: seconds between pieces once a line end was sent (a server that ignores the stop)
+        self.pause_after_line = pause_after_line
         self.requests: list[InfillRequest] = []
         self.sent = 0
         self.closed = False
+        self.ended = False
 
     async def stream_infill(self, request: InfillRequest) -> AsyncIterator[Delta]:
         self.requests.append(request)
         try:
             for piece in self.pieces:
+                if self.pause_after_line and "\n" in "".join(self.pieces[: self.sent]):
+                    await asyncio.sleep(self.pause_after_line)
                 self.sent += 1
                 yield Delta(piece)
             yield Delta(finish_reason="stop")
+            self.ended = True
         finally:
             self.closed = True
 
@@ -266,13 +274,23 @@ class ScriptedInfiller:
 
 
 async def test_suggest_closes_the_stream_once_the_line_is_complete() -> None:
-    infiller = ScriptedInfiller("a", " + b", "\n", "never", "read")
+    """A server that keeps writing after the line end (ignoring the stop sequence) is cut off
+    once the drain grace is over."""
+    infiller = ScriptedInfiller("a", " + b", "\n", "never", "read", pause_after_line=DRAIN_GRACE * 10)
     text, position = at("def add(a, b):\n    return █\n")
     assert await suggest(infiller, inline_context(text, position, "python")) == "a + b"
     assert infiller.sent == 3
-    assert infiller.closed
+    assert infiller.closed and not infiller.ended
     assert infiller.requests[0].stop == ("\n",)
     assert infiller.requests[0].prefix.endswith("    return ")
+
+
+async def test_suggest_reads_the_end_of_a_stream_that_stopped_at_the_line_end() -> None:
+    """The closing bytes of a stream that honoured the stop are read (its connection stays open)."""
+    infiller = ScriptedInfiller("a", " + b", "\n")
+    text, position = at("def add(a, b):\n    return █\n")
+    assert await suggest(infiller, inline_context(text, position, "python")) == "a + b"
+    assert infiller.ended
 
 
 async def test_suggest_reads_a_block_to_its_end() -> None:

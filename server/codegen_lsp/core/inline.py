@@ -18,9 +18,11 @@ last suggestion while the user types its next characters, without a model call.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,7 +32,8 @@ from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.languages import language
 from codegen_lsp.core.settings import InlineSettings
 from codegen_lsp.core.text import leading_whitespace, normalize_eol, split_lines
-from codegen_lsp.core.types import Position
+from codegen_lsp.core.types import Delta, Position
+from codegen_lsp.errors import CodegenError
 
 Mode = Literal["line", "block"]
 
@@ -40,6 +43,8 @@ PREFIX_STEP_LINES = 32
 #: once per file position, ~60 on every keystroke
 IN_PROCESS_PREFIX_CHARS = 2000
 IN_PROCESS_SUFFIX_CHARS = 256
+#: seconds a finished one-line suggestion waits for the end of its stream (see _drain)
+DRAIN_GRACE = 0.02
 #: how many lines after the cursor line the repetition check compares with
 _NEXT_LINES = 3
 
@@ -397,12 +402,28 @@ async def suggest(infiller: Infiller, ctx: InlineContext, options: InlineOptions
     try:
         async for delta in deltas:
             if delta.text and cutter.feed(delta.text):
+                if ctx.mode == "line":
+                    await _drain(deltas, DRAIN_GRACE)
                 break
     finally:
         close = getattr(deltas, "aclose", None)
         if close is not None:
             await close()
     return cutter.result()
+
+
+async def _drain(deltas: AsyncIterator[Delta], grace: float) -> None:
+    """Read what is left of a stream that is ending anyway, for at most ``grace`` seconds.
+
+    A one-line request carries ``"\n"`` as its stop sequence, so a server that honours it has
+    stopped where the suggestion ended and only its closing bytes are still on the way. Read to
+    its end, a stream leaves its HTTP connection open for the next keystroke; closed early, it
+    costs a new connection next time (on a remote server, a TLS handshake). Whatever comes, an
+    error included, no longer matters to the suggestion."""
+    with contextlib.suppress(TimeoutError, CodegenError):
+        async with asyncio.timeout(grace):
+            async for _ in deltas:
+                pass
 
 
 # --- typing through a suggestion ----------------------------------------------------------------
