@@ -74,6 +74,7 @@ async def session(
     options: Any = None,
     log_name: str | None = None,
     exit_wait: float = 5.0,
+    capabilities: Any = None,
 ) -> AsyncIterator[LspClient]:
     """A started, initialized server; shut down (or killed) afterwards."""
     stderr = workdir / f"{log_name or spec.name.replace(' ', '-')}.stderr.log"
@@ -84,6 +85,7 @@ async def session(
             root=workdir,
             initialization_options=options if options is not None else spec.initialization_options,
             client_info=spec.client_info,
+            capabilities=capabilities,
         )
         if reply.error:
             raise RuntimeError(f"{spec.name}: initialize failed: {reply.error}")

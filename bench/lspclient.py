@@ -234,13 +234,18 @@ class LspClient:
     async def notify(self, method: str, params: Any) -> float:
         return await self._write({"jsonrpc": "2.0", "method": method, "params": params})
 
-    async def request(self, method: str, params: Any) -> Reply:
-        """Send a request and wait for its reply (at most ``request_timeout`` seconds)."""
+    async def send(self, method: str, params: Any) -> tuple[int, asyncio.Future[Reply]]:
+        """Send a request without waiting: its id (for ``$/cancelRequest``) and its reply's future."""
         msg_id = next(self._ids)
         future: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = (0.0, future)
         t = await self._write({"jsonrpc": "2.0", "id": msg_id, "method": method, "params": params})
         self._pending[msg_id] = (t, future)
+        return msg_id, future
+
+    async def request(self, method: str, params: Any) -> Reply:
+        """Send a request and wait for its reply (at most ``request_timeout`` seconds)."""
+        msg_id, future = await self.send(method, params)
         try:
             return await asyncio.wait_for(future, self.request_timeout)
         finally:
@@ -270,7 +275,7 @@ class LspClient:
     async def _dispatch(self, item: Received) -> None:
         message = item.message
         if "method" not in message:  # a reply to us
-            entry = self._pending.get(message.get("id"))  # type: ignore[arg-type]
+            entry = self._pending.pop(message.get("id"), None)  # type: ignore[arg-type]
             if entry is not None and not entry[1].done():
                 entry[1].set_result(Reply(entry[0], item.t, message.get("result"), message.get("error")))
             return

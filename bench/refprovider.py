@@ -1,7 +1,8 @@
 """The reference provider: an OpenAI-compatible streaming server on loopback that stamps its bytes.
 
 A :class:`loopback.http.LoopbackHTTPServer` (the tests' server base), but instead of a queue of
-canned replies it answers every ``POST …/chat/completions`` from a :class:`Script` (time to
+canned replies it answers every ``POST …/chat/completions`` (and fill-in-the-middle's
+``POST …/completions``) from a :class:`Script` (time to
 first token, the tokens, the gap between tokens), chosen per request by ``choose`` so that
 concurrent jobs can be told apart by their prompt. Tokens go out at their due time measured from
 the request, not after a pause from the previous write, so a slow write does not push the rest
@@ -31,7 +32,7 @@ from loopback.http import (
     http_chunk,
     response_head,
 )
-from loopback.openai import chat_chunks, error_body
+from loopback.openai import chat_chunks, completion_chunks, error_body
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,10 @@ class RefProvider(LoopbackHTTPServer):
     async def answer(
         self, request: RecordedRequest, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> bool:
-        if request.method != "POST" or not request.path.endswith("/chat/completions"):
-            body = json.dumps(error_body("bench provider: only POST /v1/chat/completions")).encode()
+        if request.method != "POST" or not request.path.endswith("/completions"):
+            body = json.dumps(
+                error_body("bench provider: only POST /v1/chat/completions or /v1/completions")
+            ).encode()
             headers = {"Content-Type": "application/json", "Content-Length": str(len(body))}
             writer.write(response_head(404, headers) + body)
             await writer.drain()
@@ -98,15 +101,28 @@ class RefProvider(LoopbackHTTPServer):
         record = Served(tag=script.tag, body=payload, t_request=request.received)
         with self._lock:
             self.served.append(record)
-        return await self._stream(script, record, reader, writer)
+        return await self._stream(
+            script, record, reader, writer, chat=request.path.endswith("/chat/completions")
+        )
 
     async def _stream(
-        self, script: Script, record: Served, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self,
+        script: Script,
+        record: Served,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        chat: bool = True,
     ) -> bool:
         # Everything is encoded before the first byte goes out, so the gaps are what was asked for.
-        events = [http_chunk(event) for event in chat_chunks(*script.tokens, model="bench")]
         count = len(script.tokens)
-        head, pieces, tail = events[0], events[1 : 1 + count], b"".join(events[1 + count :]) + LAST_CHUNK
+        if chat:
+            events = [http_chunk(event) for event in chat_chunks(*script.tokens, model="bench")]
+        else:  # fill-in-the-middle (/completions): no role chunk comes first
+            events = [http_chunk(event) for event in completion_chunks(*script.tokens, model="bench")]
+        skip = 1 if chat else 0
+        head, pieces = events[0] if chat else b"", events[skip : skip + count]
+        tail = b"".join(events[skip + count :]) + LAST_CHUNK
         first_line = next((i for i, t in enumerate(script.tokens) if "\n" in t), None)
         writer.write(response_head(200, _STREAM_HEADERS) + head)
         await writer.drain()

@@ -1,4 +1,5 @@
-"""OpenAI-style ``/chat/completions`` bodies: streamed chunks, a whole completion, an error.
+"""OpenAI-style ``/chat/completions`` and ``/completions`` bodies: streamed chunks, a whole
+completion, an error.
 
 Plain data builders shared by the scripted test server (:mod:`loopback.scripted`) and the
 benchmark's reference provider, so both speak the same wire format.
@@ -69,6 +70,27 @@ def chat_chunks(
     if usage:
         counts = {"prompt_tokens": 7, "completion_tokens": len(texts), "total_tokens": 7 + len(texts)}
         events.append(sse_event(chat_chunk(no_choices=True, usage=counts, model=model)))
+    if done:
+        events.append(sse_event("[DONE]"))
+    return events
+
+
+def completion_chunks(*texts: str, model: str = DEFAULT_MODEL, done: bool = True) -> list[bytes]:
+    """A streamed legacy ``/completions`` answer (fill-in-the-middle): a ``text_completion``
+    chunk per text, a finish chunk and ``data: [DONE]`` (optional: some servers omit it)."""
+    events = [
+        sse_event({"object": "text_completion", "model": model, "choices": [{"index": 0, "text": t}]})
+        for t in texts
+    ]
+    events.append(
+        sse_event(
+            {
+                "object": "text_completion",
+                "model": model,
+                "choices": [{"index": 0, "text": "", "finish_reason": "stop"}],
+            }
+        )
+    )
     if done:
         events.append(sse_event("[DONE]"))
     return events

@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.tools.profile_server actions     # 500 codeAction requests on it
     .venv/bin/python -m bench.tools.profile_server jobs        # 200 generate jobs (last byte → applyEdit)
     .venv/bin/python -m bench.tools.profile_server startup     # process start → initialize answered
+    .venv/bin/python -m bench.tools.profile_server inline      # 500 keystrokes with inline completion
 
 The server runs as ``python -m pyinstrument … -m codegen_lsp.lsp`` and writes its text report
 to ``bench/results/profile-<scenario>.txt`` when it exits. pyinstrument is a bench/test extra,
@@ -25,6 +26,15 @@ RESULTS = servers.BENCH / "results"
 
 
 async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: RefProvider, size: int) -> None:
+    if name == "inline":
+        from bench import inline_bench
+
+        options = inline_bench.inline_options(provider.base_url, debounce=0)
+        async with inline_bench.inline_session(spec, home, options, "profile-inline") as client:
+            uri = f"file://{home}/inline.py"
+            await client.open(uri, docs.python_document(300))
+            await inline_bench.keystrokes(client, provider, uri, 500)
+        return
     # pyinstrument renders its report at exit, which takes a while after a long run
     async with lsp_bench.session(spec, home, log_name=f"profile-{name}", exit_wait=120) as client:
         if name == "startup":
@@ -52,7 +62,7 @@ async def scenario(name: str, spec: servers.ServerSpec, home: Path, provider: Re
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("scenario", choices=("typing", "actions", "jobs", "startup"))
+    parser.add_argument("scenario", choices=("typing", "actions", "jobs", "startup", "inline"))
     parser.add_argument("--lines", type=int, default=100_000)
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)

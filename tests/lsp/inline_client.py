@@ -22,7 +22,8 @@ from lsprotocol import types as lsp
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from conftest import Editor, _make_client, base_options, server_env
-from loopback import LoopbackServer, Pause, Reply, sse_event, sse_reply
+from loopback import LoopbackServer, Pause, Reply, sse_reply
+from loopback.openai import completion_chunks
 
 HOME = Path(tempfile.mkdtemp(prefix="codegen-lsp-inline-home-"))
 
@@ -75,14 +76,9 @@ def inline_options(lb: LoopbackServer, **inline: Any) -> dict[str, Any]:
 
 def fim_reply(*texts: str, token_delay: float = 0.0, hang: bool = False, delay: float = 0.0) -> Reply:
     """A streamed ``/completions`` answer; ``hang``: the text, then nothing until the client leaves."""
-    events: list[bytes | Pause] = [
-        sse_event({"object": "text_completion", "choices": [{"index": 0, "text": t}]}) for t in texts
-    ]
-    if not hang:
-        events += [
-            sse_event({"choices": [{"index": 0, "text": "", "finish_reason": "stop"}]}),
-            sse_event("[DONE]"),
-        ]
+    events: list[bytes | Pause] = list(
+        completion_chunks(*texts)[: len(texts)] if hang else completion_chunks(*texts)
+    )
     return sse_reply(events, token_delay=token_delay, end="hang" if hang else "finish", delay=delay)
 
 
