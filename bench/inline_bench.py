@@ -285,6 +285,7 @@ def oracle_choose(replay: _Replay, oracle: Oracle) -> Any:
 class ReplayResult:
     debounce: float
     keystrokes: int = 0
+    chars: int = 0  # characters of code typed or accepted
     accepted: int = 0  # Tab presses
     accepted_chars: int = 0
     typed_chars: int = 0
@@ -393,11 +394,19 @@ async def replay(
             uri = f"file://{home}/replay{number}.py"
             # the document as the user found it: the region missing, the cursor where it was
             await client.open(uri, truth[:start] + truth[end:])
+            result.chars += end - start
             await _type_region(client, uri, state, end, typist, rng, result)
             await lsp_bench.ping(client)
             await client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
         await asyncio.sleep(0.5)  # let the last upstream requests end
     served = provider.take()
+    if os.environ.get("INLINE_BENCH_DEBUG"):
+        for s in served:
+            end = (s.t_tokens[-1] - s.t_request) if s.t_tokens else None
+            print(
+                f"{s.t_request - started:7.3f} {s.tag:7} tokens={s.tokens} disconnected={s.disconnected} last={end}",
+                file=sys.stderr,
+            )
     result.seconds = time.perf_counter() - started
     result.upstream = len(served)
     result.cancelled = sum(1 for s in served if s.disconnected)
@@ -550,7 +559,8 @@ def table(report: dict[str, Any]) -> str:
     for r in report.get("replay", []):
         rows.append(
             f"| replay, debounce {r['debounce'] * 1000:.0f} ms: upstream requests / 100 keys "
-            f"({r['keystrokes']} keys, {r['accepted']} Tab) | {100 * r['upstream'] / max(r['keystrokes'], 1):.1f}; "
+            f"({r['keystrokes']} keys for {r['chars']} characters, {r['accepted']} Tab) | "
+            f"{100 * r['upstream'] / max(r['keystrokes'], 1):.1f}; "
             f"cancelled {r['cancelled']}, wasted tokens {r['wasted_tokens']} of {r['tokens']} | ≤ 25 |"
         )
     if "rss" in report:

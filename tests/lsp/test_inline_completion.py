@@ -135,20 +135,50 @@ async def test_typing_through_asks_no_model(editor: Editor) -> None:
     assert fim_requests(editor.loopback, count)[0]["prompt"].endswith("return a +-")
 
 
-async def test_newer_cursor_supersedes(editor: Editor) -> None:
+async def test_another_cursor_supersedes(editor: Editor) -> None:
     uri = editor.open(ADD)
     count = len(editor.loopback.requests)
-    editor.loopback.script(fim_reply("a", hang=True), fim_reply("b + a\n"))
+    editor.loopback.script(fim_reply("a", hang=True), fim_reply("2, 3\n"))
     older = asyncio.ensure_future(inline(editor, uri, AT_RETURN, automatic=True))
     await settle(editor.loopback, count + 1)
-    editor.type(uri, AT_RETURN, AT_RETURN, " ")
+    # the user goes elsewhere: the older upstream request is of no use any more
+    at = editor.texts[uri].index("1, 2") + 3
+    editor.type(uri, at, at + 1, "")
     started = time.perf_counter()
-    newer = await inline(editor, uri, AT_RETURN + 1, automatic=True)
+    newer = await inline(editor, uri, at, automatic=True)
     assert await asyncio.wait_for(older, 1.0) == []  # answered, empty, not left hanging
-    assert [insert_text(i) for i in newer] == ["b + a"]
+    assert [insert_text(i) for i in newer] == ["2, 3"]
     assert time.perf_counter() - started < 2.0
     assert await editor.loopback.async_wait_disconnected(2)
     assert editor.loopback.requests[count].disconnected
+
+
+async def test_typing_on_waits_for_the_flight(editor: Editor) -> None:
+    """Keys typed while a suggestion is on its way: when it starts with them, it answers the
+    newer cursor too, and no second request goes out."""
+    uri = editor.open(ADD)
+    count = len(editor.loopback.requests)
+    editor.loopback.script(fim_reply("a", " + b\n", token_delay=0.4))
+    older = asyncio.ensure_future(inline(editor, uri, AT_RETURN, automatic=True))
+    await settle(editor.loopback, count + 1)
+    editor.type(uri, AT_RETURN, AT_RETURN, "a")
+    newer = await inline(editor, uri, AT_RETURN + 1, automatic=True)
+    assert [insert_text(i) for i in newer] == [" + b"]
+    assert [insert_text(i) for i in await older] == ["a + b"]
+    assert len(fim_requests(editor.loopback, count)) == 1
+
+
+async def test_typing_on_past_a_wrong_suggestion_asks_again(editor: Editor) -> None:
+    uri = editor.open(ADD)
+    count = len(editor.loopback.requests)
+    editor.loopback.script(fim_reply("a", " + b\n", token_delay=0.4), fim_reply(" * a\n"))
+    older = asyncio.ensure_future(inline(editor, uri, AT_RETURN, automatic=True))
+    await settle(editor.loopback, count + 1)
+    editor.type(uri, AT_RETURN, AT_RETURN, "b")
+    newer = await inline(editor, uri, AT_RETURN + 1, automatic=True)
+    assert [insert_text(i) for i in newer] == [" * a"]
+    await older
+    assert [b["prompt"][-8:] for b in fim_requests(editor.loopback, count)] == [" return ", "return b"]
 
 
 async def test_debounce_skips_the_model_for_quick_keystrokes(editor: Editor) -> None:

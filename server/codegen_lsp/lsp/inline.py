@@ -53,6 +53,12 @@ log = logging.getLogger(__name__)
 
 #: seconds between two messages about failing inline completions
 NOTICE_INTERVAL = 300.0
+#: a request for a cursor up to this many characters further on the same line waits for the
+#: flight of the earlier cursor rather than cancelling it (see _Flight.leads_to)
+ADOPT_CHARS = 32
+#: seconds a flight whose last request the editor cancelled waits for the next keystroke's
+#: request to adopt it before it is closed (editors cancel the old request as they send the new)
+ADOPT_GRACE = 0.1
 #: the identifier being typed, which a completion item must start with to survive the editor's filter
 _WORD = re.compile(r"[\w$]*\Z")
 _LABEL_CHARS = 60
@@ -125,17 +131,20 @@ def rest_of_line(after: str) -> str:
 class _Flight:
     """One upstream request for one cursor of one document."""
 
-    def __init__(self, cursor: Cursor, task: asyncio.Task[str]) -> None:
+    task: asyncio.Task[str]
+
+    def __init__(self, cursor: Cursor) -> None:
         self.before = cursor.before
         self.after = cursor.after
-        self.task = task
         #: resolved when the flight is cancelled: its requests answer at once, without waiting
         #: for the upstream request to finish closing (a local model ends only at its next token)
-        self.abandoned: asyncio.Future[None] = task.get_loop().create_future()
+        self.abandoned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         #: requests waiting for it; the last one cancelled by the editor cancels it
         self.waiters = 0
         #: started for the completion fallback: runs on after the request is answered
         self.detached = False
+        #: past its debounce: the model has been asked
+        self.asked = False
 
     @property
     def live(self) -> bool:
@@ -144,10 +153,40 @@ class _Flight:
     def serves(self, cursor: Cursor) -> bool:
         return self.live and self.before == cursor.before and self.after == cursor.after
 
+    def leads_to(self, cursor: Cursor) -> bool:
+        """The user typed on from this flight's cursor, on the same line: its suggestion may
+        well start with what they typed, and then answers their cursor too."""
+        typed = len(cursor.before) - len(self.before)
+        return (
+            self.live
+            and self.asked  # still in its debounce, it costs nothing: a new one starts the wait again
+            and 0 < typed <= ADOPT_CHARS
+            and cursor.after == self.after
+            and cursor.before.startswith(self.before)
+            and "\n" not in cursor.before[-typed:]
+        )
+
     def cancel(self) -> None:
         self.task.cancel()
         if not self.abandoned.done():
             self.abandoned.set_result(None)
+
+    def cancel_unless_adopted(self) -> None:
+        """Cancel in :data:`ADOPT_GRACE` seconds, unless a request waits for it by then."""
+
+        def check() -> None:
+            if self.waiters == 0 and not self.detached:
+                self.cancel()
+
+        self.task.get_loop().call_later(ADOPT_GRACE, check)
+
+
+@dataclass(eq=False)
+class _DocumentState:
+    #: counts the document's requests: a request that waited compares it to know it was superseded
+    requests: int = 0
+    #: the latest flight (a finished one stays, to answer its cursor again)
+    flight: _Flight | None = None
 
 
 class Notice:
@@ -222,8 +261,7 @@ class InlineCompletion:
     def __init__(self, host: Host) -> None:
         self.host = host
         self.notice = Notice(host)
-        #: the flight of each document (the latest; finished ones stay to answer their cursor)
-        self._flights: dict[str, _Flight] = {}
+        self._documents: dict[str, _DocumentState] = {}
         self._chain = _Chain()
         self._typed: TypedThroughCache | None = None
         #: the completion fallback's handler is registered (statically or dynamically)
@@ -284,23 +322,35 @@ class InlineCompletion:
         superseded, or the model failed. ``wait`` None: as long as the flight takes, and the flight
         is this request's; else at most ``wait`` seconds, and the flight runs on without it."""
         uri = document.uri
+        state = self._documents.setdefault(uri, _DocumentState())
+        state.requests += 1
+        mine = state.requests
+        deadline = None if wait is None else asyncio.get_running_loop().time() + wait
         known = self.typed.lookup(uri, cursor.before, cursor.after)
         if known is not None:
             return known
-        flight = self._flights.get(uri)
+        flight = state.flight
         if flight is not None and not flight.serves(cursor):
-            flight.cancel()  # a newer cursor: the older upstream request goes at once
-            flight = None
-        if flight is None or (flight.task.done() and not automatic):
+            if flight.leads_to(cursor):
+                # one request in flight per document: the user's next keys may be what it says
+                await self._wait(flight, deadline)
+                known = self.typed.lookup(uri, cursor.before, cursor.after)
+                if known is not None:
+                    return known
+                if state.requests != mine or not flight.task.done():
+                    return ""  # superseded meanwhile, or the completion budget is spent
+            else:
+                flight.cancel()  # another cursor: the older upstream request goes at once
+        if flight is None or not flight.serves(cursor) or (flight.task.done() and not automatic):
             from codegen_lsp.core.inline import worth_asking
 
             if automatic and not worth_asking(rest_of_line(cursor.after)):
-                self._flights.pop(uri, None)
+                state.flight = None
                 return ""
-            flight = self._flights[uri] = self._launch(document, cursor, settings, automatic=automatic)
+            flight = state.flight = self._launch(document, cursor, settings, automatic=automatic)
         if wait is not None:
             flight.detached = True
-        return await self._wait(flight, wait) or ""
+        return await self._wait(flight, deadline) or ""
 
     def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> _Flight:
         from codegen_lsp.core.inline import InlineOptions, inline_context
@@ -309,13 +359,16 @@ class InlineCompletion:
         path = to_fs_path(document.uri) or document.uri
         ctx = inline_context(cursor.text, cursor.position, document.language_id, path, options)
         delay = settings.inline.debounce if automatic else 0.0
-        task = asyncio.get_running_loop().create_task(self._fly(document.uri, cursor, ctx, options, delay))
-        return _Flight(cursor, task)
+        flight = _Flight(cursor)
+        flight.task = asyncio.get_running_loop().create_task(
+            self._fly(flight, document.uri, ctx, options, delay)
+        )
+        return flight
 
     async def _fly(
         self,
+        flight: _Flight,
         uri: str,
-        cursor: Cursor,
         ctx: InlineContext,
         options: InlineOptions,
         delay: float,
@@ -326,6 +379,7 @@ class InlineCompletion:
 
         if delay > 0:
             await asyncio.sleep(delay)
+        flight.asked = True
         try:
             # the settings of now, not of the request: a chain for outdated settings would be
             # built only to be retired again
@@ -338,20 +392,24 @@ class InlineCompletion:
             log.exception("inline completion failed")
             self.notice.failed(f"internal error ({type(exc).__name__}); see the server log.")
             return ""
-        self.typed.remember(uri, cursor.before, cursor.after, text)
+        self.typed.remember(uri, flight.before, flight.after, text)
         return text
 
-    async def _wait(self, flight: _Flight, wait: float | None) -> str | None:
+    async def _wait(self, flight: _Flight, deadline: float | None) -> str | None:
+        """The flight's suggestion; None when it was abandoned or ``deadline`` (loop time) came
+        first."""
         flight.waiters += 1
+        timeout = None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0.0)
         try:
             await asyncio.wait(
-                (flight.task, flight.abandoned), timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                (flight.task, flight.abandoned), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
         except asyncio.CancelledError:
             # $/cancelRequest: the upstream request goes too, unless someone else still waits
+            # for it or the keystroke's next request adopts it
             flight.waiters -= 1
             if flight.waiters == 0 and not flight.detached:
-                flight.cancel()
+                flight.cancel_unless_adopted()
             raise
         flight.waiters -= 1
         if not flight.live or not flight.task.done() or flight.task.cancelled():
@@ -397,16 +455,16 @@ class InlineCompletion:
 
     def close(self, uri: str) -> None:
         """The document was closed: its flight and remembered suggestion go."""
-        flight = self._flights.pop(uri, None)
-        if flight is not None:
-            flight.cancel()
+        state = self._documents.pop(uri, None)
+        if state is not None and state.flight is not None:
+            state.flight.cancel()
         if self._typed is not None:
             self._typed.forget(uri)
 
     async def shutdown(self, grace: float = 1.0) -> None:
         """Cancel every flight, wait (bounded) for them to close, then close the chain."""
-        flights = list(self._flights.values())
-        self._flights.clear()
+        flights = [state.flight for state in self._documents.values() if state.flight is not None]
+        self._documents.clear()
         for flight in flights:
             flight.cancel()
         if flights:
@@ -414,7 +472,9 @@ class InlineCompletion:
         await self._chain.aclose()
 
     def settings_changed(self) -> None:
-        """New settings: the next flight builds its chain from them (the old one closes when idle)."""
+        """New settings: the next flight builds its chain from them (the old one closes when idle),
+        and the next failure is told again (the user may have just fixed the last one)."""
+        self.notice = Notice(self.host)
         with contextlib.suppress(RuntimeError):  # no running loop: nothing was built yet
             self._chain.retire()
 
