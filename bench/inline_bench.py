@@ -401,10 +401,11 @@ async def replay(
         await asyncio.sleep(0.5)  # let the last upstream requests end
     served = provider.take()
     if os.environ.get("INLINE_BENCH_DEBUG"):
-        for s in served:
-            end = (s.t_tokens[-1] - s.t_request) if s.t_tokens else None
+        for record in served:
+            took = (record.t_tokens[-1] - record.t_request) if record.t_tokens else None
             print(
-                f"{s.t_request - started:7.3f} {s.tag:7} tokens={s.tokens} disconnected={s.disconnected} last={end}",
+                f"{record.t_request - started:7.3f} {record.tag:7} tokens={record.tokens} "
+                f"disconnected={record.disconnected} last token after {took}",
                 file=sys.stderr,
             )
     result.seconds = time.perf_counter() - started
