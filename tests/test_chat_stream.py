@@ -1,5 +1,6 @@
-"""The stream-decoding stack (httpx → httpx-sse → ChatStreamDecoder) fed every split of real-looking
-streams, plus the decoder's rules one by one (the <think> filter's own are in tests/core/test_think.py).
+"""The stream-decoding stack (httpx bytes → SSE decoder → ChatStreamDecoder, as the provider reads it)
+fed every split of real-looking streams, plus the decoder's rules one by one (the <think> filter's own
+are in tests/core/test_think.py).
 
 Each recorded stream is cut at every byte offset (and, once, into single bytes) and pushed through
 an ``httpx.Response`` exactly as the provider reads it; every cut must decode to the same text,
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from httpx_sse import EventSource
 
 from codegen_lsp.core.types import Delta, Usage
 from codegen_lsp.errors import (
@@ -27,6 +27,7 @@ from codegen_lsp.errors import (
     StreamError,
 )
 from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
+from codegen_lsp.providers.fim_stream import CompletionsStreamDecoder
 from loopback import chat_chunk, sse_event
 
 
@@ -193,16 +194,24 @@ def _collect(deltas: list[Delta], error: ProviderError | None) -> Outcome:
     )
 
 
+def _feed(decoder: CompletionsStreamDecoder, piece: bytes, deltas: list[Delta]) -> None:
+    """One piece as the provider feeds it: an error held behind text is raised at once."""
+    deltas += decoder.feed(piece)
+    if decoder.holding:
+        deltas += decoder.feed(b"")
+
+
 def decode(parts: list[bytes]) -> Outcome:
     response = httpx.Response(200, headers=HEADERS, stream=_Parts(parts))
-    decoder = ChatStreamDecoder(host="example.test", provider="t")
+    decoder = CompletionsStreamDecoder(host="example.test", provider="t")
     deltas: list[Delta] = []
     try:
-        for sse in EventSource(response).iter_sse():
-            deltas += decoder.feed(sse.data, sse.event)
+        for piece in response.iter_bytes():
+            _feed(decoder, piece, deltas)
             if decoder.done:
                 break
-        deltas += decoder.finish()
+        else:
+            deltas += decoder.finish()
     except ProviderError as exc:
         return _collect(deltas, exc)
     return _collect(deltas, None)
@@ -210,14 +219,15 @@ def decode(parts: list[bytes]) -> Outcome:
 
 async def adecode(parts: list[bytes]) -> Outcome:
     response = httpx.Response(200, headers=HEADERS, stream=_AsyncParts(parts))
-    decoder = ChatStreamDecoder(host="example.test", provider="t")
+    decoder = CompletionsStreamDecoder(host="example.test", provider="t")
     deltas: list[Delta] = []
     try:
-        async for sse in EventSource(response).aiter_sse():
-            deltas += decoder.feed(sse.data, sse.event)
+        async for piece in response.aiter_bytes():
+            _feed(decoder, piece, deltas)
             if decoder.done:
                 break
-        deltas += decoder.finish()
+        else:
+            deltas += decoder.finish()
     except ProviderError as exc:
         return _collect(deltas, exc)
     return _collect(deltas, None)
@@ -305,9 +315,21 @@ def test_final_delta_carries_finish_reason_and_usage_once() -> None:
     assert decoder.feed(chunk("late")) == []
 
 
-def test_started_turns_on_with_reasoning_or_content_not_role() -> None:
+def test_progress_grows_with_reasoning_content_and_finish_not_with_heartbeats() -> None:
     decoder = ChatStreamDecoder()
-    decoder.feed(chunk("", role="assistant"))
-    assert not decoder.started
+    for heartbeat in (
+        chunk("", role="assistant"),
+        chunk(),
+        chunk(""),
+        USAGE_EMPTY,
+        json.dumps({"choices": []}),
+    ):
+        decoder.feed(heartbeat)
+    assert decoder.progress == 0
     decoder.feed(chunk(reasoning_content="hmm"))
-    assert decoder.started
+    assert decoder.progress == 3
+    decoder.feed(chunk("<think>"))
+    assert decoder.progress == 10  # hidden from the answer, but the model is working
+    decoder.feed(chunk(finish="stop"))
+    decoder.feed(chunk(finish="stop"))
+    assert decoder.progress == 11  # the first finish reason only

@@ -398,16 +398,18 @@ def test_whole_json_documents(make: Make, payload: dict[str, Any], text: str, fi
     assert [d.finish_reason for d in deltas if d.finish_reason] == [finish]
 
 
-def test_started_turns_on_with_the_first_text_not_with_pings() -> None:
+def test_progress_grows_with_text_not_with_pings() -> None:
     decoder = LlamaInfillDecoder()
     decoder.feed(b": ping\n\n")
     decoder.feed(sse(llama("")))
-    assert not decoder.started
-    decoder.feed(sse(llama("a")))
-    assert decoder.started
+    assert decoder.progress == 0
+    decoder.feed(sse(llama("ab")))
+    assert decoder.progress == 2
     ollama_decoder = OllamaGenerateDecoder()
+    ollama_decoder.feed(ndjson(ollama("")))
+    assert ollama_decoder.progress == 0
     ollama_decoder.feed(ndjson(ollama("", thinking="plan")))
-    assert ollama_decoder.started
+    assert ollama_decoder.progress == 4
 
 
 @pytest.mark.parametrize(

@@ -17,11 +17,13 @@ and again whenever it is turned into text.
         ├── ServerError          5xx and other unexpected statuses
         ├── ConnectionFailed     refused, DNS, reset before the first byte
         ├── TLSError             certificate or handshake failure
-        ├── ProviderTimeout      one of the three timeouts:
+        ├── ProviderTimeout      one of the four timeouts:
         │   ├── ConnectTimeout     no TCP/TLS connection in time
         │   ├── FirstTokenTimeout  connected, but no content before the first-token limit
-        │   └── IdleTimeout        the stream stalled between two chunks
+        │   ├── IdleTimeout        no content for longer than the idle limit (keep-alives do not count)
+        │   └── TotalTimeout       the whole request took longer than its deadline
         └── StreamError          malformed stream, in-stream error event, truncated stream
+            └── AnswerTooLarge   the answer (or one line of the stream) is over its size cap
 
 ``retryable`` tells the retry/fallback machinery whether trying again (before any content was
 produced) can help; ``retry_after`` carries the server's own hint in seconds.
@@ -118,7 +120,7 @@ class TLSError(ProviderError):
 
 
 class ProviderTimeout(ProviderError):
-    """One of the three configurable timeouts expired."""
+    """One of the four configurable timeouts expired."""
 
 
 class ConnectTimeout(ProviderTimeout):
@@ -132,8 +134,16 @@ class FirstTokenTimeout(ProviderTimeout):
 
 
 class IdleTimeout(ProviderTimeout):
-    """The stream went quiet for longer than the idle timeout."""
+    """No content for longer than the idle timeout (empty deltas and keep-alives do not count)."""
+
+
+class TotalTimeout(ProviderTimeout):
+    """The request ran past its total deadline, however steadily the content arrived."""
 
 
 class StreamError(ProviderError):
     """The stream was malformed, carried an error event, or ended early."""
+
+
+class AnswerTooLarge(StreamError):
+    """The answer grew past its size cap, or one line of the stream was too long to buffer."""

@@ -420,7 +420,9 @@ def _shown(value: Any) -> str:
 
 def _timeouts_row(settings: Settings, chosen: ProviderSettings) -> tuple[str, str, str]:
     t = chosen.timeouts
-    value = f"connect {t.connect:g} s, first token {t.first_token:g} s, idle {t.idle:g} s"
+    value = (
+        f"connect {t.connect:g} s, first token {t.first_token:g} s, idle {t.idle:g} s, total {t.total:g} s"
+    )
     origin = settings.origins.get(f"providers.{chosen.name}.timeouts") or settings.origins.get("timeouts")
     return ("timeouts", value, origin or "default")
 

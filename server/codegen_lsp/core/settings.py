@@ -185,11 +185,17 @@ def check_env_name(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Timeouts:
-    """Seconds. Defaults suit slow local models: a CPU model may think for minutes."""
+    """Seconds. Defaults suit slow local models: a CPU model may think for minutes.
+
+    ``first_token`` and ``idle`` count only content (answer or reasoning text): empty deltas and
+    keep-alive comments do not reset them. ``total`` bounds one request from its start to its
+    last byte, for a server that never stops (one that ignores ``max_tokens``).
+    """
 
     connect: float = option(10.0, check=check_positive_number)
     first_token: float = option(180.0, check=check_positive_number)
     idle: float = option(60.0, check=check_positive_number)
+    total: float = option(600.0, check=check_positive_number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +213,10 @@ class ProviderSettings:
     max_retries: int = option(2, check=check_int, sane_max=5)
     temperature: float | None = option(0.2, check=check_opt_number)
     max_tokens: int | None = option(1024, check=check_opt_int, sane_max=8192)
+    #: the most answer text (characters) one request may bring, whatever max_tokens the server
+    #: honours; a line of the stream may hold 4 bytes per character of it (JSON escapes), at
+    #: least 1 MiB, before it is refused unread
+    max_answer_chars: int = option(262_144, check=check_positive_int, top_level=True, sane_max=4 * 2**20)
     #: how this provider fills in the middle (inline completion); None: a fill-in prompt over chat
     fim_format: FimFormat | None = option(None, check=check_fim_format)
     # type = "local" only (``model`` names an embedded model unless model_path is set)

@@ -76,16 +76,18 @@ def error_from_payload(
 class ChatStreamDecoder:
     """Turns the ``data`` of each SSE event of one chat-completions stream into deltas.
 
-    Call :meth:`feed` per event and :meth:`finish` when the transport ends. ``started`` turns True
-    at the first sign the model is generating (content or reasoning), which the provider uses to
-    switch from the first-token timeout to the idle timeout.
+    Call :meth:`feed` per event and :meth:`finish` when the transport ends. ``progress`` counts
+    the characters of model output seen (content, ``<think>`` text and reasoning, and one for the
+    first finish reason): the provider's
+    first-token and idle timeouts restart only when it grows, so a server that sends empty deltas
+    as heartbeats cannot keep a stream alive.
     """
 
     def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
         self.host = host
         self.provider = provider
         self.done = False
-        self.started = False
+        self.progress = 0
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self._think = ThinkFilter()
@@ -130,15 +132,20 @@ class ChatStreamDecoder:
             content = delta.get("content") if isinstance(delta, dict) else None
             if content is None and isinstance(choice.get("text"), str):
                 content = choice["text"]  # legacy completions dialect
-            if isinstance(delta, dict) and (delta.get("reasoning_content") or delta.get("reasoning")):
-                self.started = True
+            if isinstance(delta, dict):
+                for key in ("reasoning_content", "reasoning"):
+                    reasoning = delta.get(key)
+                    if isinstance(reasoning, str):
+                        self.progress += len(reasoning)
             if isinstance(content, str) and content:
-                self.started = True
+                self.progress += len(content)
                 visible = self._think.feed(content)
                 if visible:
                     deltas.append(Delta(text=visible))
             reason = choice.get("finish_reason")
             if isinstance(reason, str) and reason:
+                if self.finish_reason is None:
+                    self.progress += 1  # the model's last word; the usage and [DONE] follow
                 self.finish_reason = reason
         return deltas
 

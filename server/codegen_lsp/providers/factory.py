@@ -19,7 +19,7 @@ from codegen_lsp.core.settings import ProviderSettings, Settings
 from codegen_lsp.errors import ProviderUnavailable
 from codegen_lsp.providers.fim import HTTP_INFILLERS, infiller_for
 from codegen_lsp.providers.openai import OpenAIProvider
-from codegen_lsp.providers.resilient import Notice, ResilientInfiller, ResilientProvider
+from codegen_lsp.providers.resilient import Caps, Notice, ResilientInfiller, ResilientProvider
 
 HOW_TO_CONFIGURE = (
     "Configure one: set CODEGEN_LSP_PROVIDER to a preset (see `codegen-lsp providers`; e.g. "
@@ -65,6 +65,7 @@ def build_chain(
     return ResilientProvider(
         providers,
         max_retries=[ps.max_retries for ps in chain],
+        caps=[Caps.of(ps) for ps in chain],
         on_notice=on_notice,
     )
 
@@ -99,5 +100,6 @@ def build_infill_chain(
     return ResilientInfiller(
         [build_infiller(ps, environ=environ) for ps in chain],
         max_retries=[ps.max_retries for ps in chain],
+        caps=[Caps.of(ps) for ps in chain],
         on_notice=on_notice,
     )

@@ -24,12 +24,9 @@ fallback come from :class:`~codegen_lsp.providers.resilient.ResilientInfiller`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import Any, ClassVar, Protocol
-
-import httpx
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, ClassVar
 
 from codegen_lsp.core.infill import FimFormat, Infiller, InfillRequest, chat_infill_messages
 from codegen_lsp.core.provider import Provider
@@ -40,18 +37,7 @@ from codegen_lsp.providers.fim_stream import (
     LlamaInfillDecoder,
     OllamaGenerateDecoder,
 )
-from codegen_lsp.providers.http import HTTPProvider, StreamState, content_type
-
-#: seconds a finished stream waits for the end of its HTTP body (see _chunks)
-_BODY_END_GRACE = 0.02
-
-
-class _Decoder(StreamState, Protocol):
-    @property
-    def holding(self) -> bool: ...
-
-    def feed(self, data: bytes) -> list[Delta]: ...
-    def document(self, payload: Any) -> list[Delta]: ...
+from codegen_lsp.providers.http import BodyDecoder, HTTPProvider
 
 
 class HTTPInfiller(HTTPProvider):
@@ -61,8 +47,6 @@ class HTTPInfiller(HTTPProvider):
     #: the endpoint, relative to ``base_url`` (or to the server's root with ``from_root``)
     path: ClassVar[str]
     from_root: ClassVar[bool] = False
-    #: the media type of the stream, sent as Accept and expected back
-    media_type: ClassVar[str] = "text/event-stream"
 
     def __init__(self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(settings, environ=environ)
@@ -71,27 +55,11 @@ class HTTPInfiller(HTTPProvider):
 
     async def stream_infill(self, request: InfillRequest) -> AsyncGenerator[Delta, None]:
         """Stream the middle. Raises only :class:`~codegen_lsp.errors.ProviderError` types."""
-        first_deadline = self._first_deadline()
-        decoder = self._decoder()
-        response = await self._open(self._url, self._body(request), first_deadline, accept=self.media_type)
-        try:
-            kind = content_type(response)
-            if kind == "application/json":
-                # a server that ignored ``stream: true`` and answered with one JSON document
-                payload = await self._read_document(response, first_deadline)
-                for delta in self._redacted(decoder.document, payload):
-                    yield delta
-                return
-            if kind != self.media_type:
-                self._not_a_stream(response)
-            chunks = _chunks(response, decoder)
-            async with contextlib.aclosing(
-                self._relay(chunks, decoder.feed, decoder, first_deadline)
-            ) as deltas:
-                async for delta in deltas:
-                    yield delta
-        finally:
-            await response.aclose()
+        async with contextlib.aclosing(
+            self._stream(self._url, self._body(request), self._decoder())
+        ) as deltas:
+            async for delta in deltas:
+                yield delta
 
     def _not_found_advice(self) -> str:
         return (
@@ -100,8 +68,8 @@ class HTTPInfiller(HTTPProvider):
             f"for any chat model); the model is '{self.model or '(none)'}'."
         )
 
-    def _decoder(self) -> _Decoder:
-        return CompletionsStreamDecoder(host=self.host, provider=self.name)
+    def _decoder(self) -> BodyDecoder:
+        return CompletionsStreamDecoder(host=self.host, provider=self.name, max_line=self._max_line)
 
     def _body(self, request: InfillRequest) -> dict[str, Any]:
         raise NotImplementedError
@@ -116,31 +84,6 @@ class HTTPInfiller(HTTPProvider):
 
     def _temperature(self, request: InfillRequest) -> float | None:
         return request.temperature if request.temperature is not None else self.settings.temperature
-
-
-async def _chunks(response: httpx.Response, decoder: _Decoder) -> AsyncIterator[bytes]:
-    """The body's bytes; after a piece whose text came before an error, an empty piece, so the
-    decoder raises that error at once instead of after the server's next bytes.
-
-    Once the stream has said it is done (``[DONE]``, a final NDJSON line), the end of the body
-    is read too, for at most :data:`_BODY_END_GRACE` seconds: a response read to its end leaves
-    its connection open for the next request, which for inline completion is the next keystroke
-    (a new connection to a remote server costs a TLS handshake)."""
-    body = response.aiter_bytes()
-    try:
-        async for chunk in body:
-            yield chunk
-            if decoder.holding:
-                yield b""
-    finally:
-        if decoder.done:
-            with contextlib.suppress(httpx.HTTPError, TimeoutError):
-                async with asyncio.timeout(_BODY_END_GRACE):
-                    async for _ in body:
-                        pass
-        close = getattr(body, "aclose", None)  # httpx's iterator is an async generator
-        if close is not None:
-            await close()
 
 
 def _set(body: dict[str, Any], **values: Any) -> dict[str, Any]:
@@ -196,8 +139,8 @@ class LlamaCppInfiller(HTTPInfiller):
     from_root = True
     api_description = "a llama.cpp server (llama-server)"
 
-    def _decoder(self) -> _Decoder:
-        return LlamaInfillDecoder(host=self.host, provider=self.name)
+    def _decoder(self) -> BodyDecoder:
+        return LlamaInfillDecoder(host=self.host, provider=self.name, max_line=self._max_line)
 
     def _body(self, request: InfillRequest) -> dict[str, Any]:
         return _set(
@@ -225,8 +168,8 @@ class OllamaInfiller(HTTPInfiller):
     api_description = "an Ollama server"
     stream_description = "an NDJSON stream"
 
-    def _decoder(self) -> _Decoder:
-        return OllamaGenerateDecoder(host=self.host, provider=self.name)
+    def _decoder(self) -> BodyDecoder:
+        return OllamaGenerateDecoder(host=self.host, provider=self.name, max_line=self._max_line)
 
     def _body(self, request: InfillRequest) -> dict[str, Any]:
         options = _set({}, num_predict=self._max_tokens(request), temperature=self._temperature(request))

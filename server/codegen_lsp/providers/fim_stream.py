@@ -31,19 +31,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from codegen_lsp.core.types import Delta, Usage
-from codegen_lsp.errors import ProviderError, StreamError
+from codegen_lsp.errors import AnswerTooLarge, ProviderError, StreamError
 from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
 
 _EOL = re.compile(rb"\r\n|\r|\n")
 
 
+class LineTooLong(Exception):
+    """A line (or the data of one SSE event) grew past ``limit`` bytes before it ended."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a line longer than {limit} bytes")
+        self.limit = limit
+
+
 class LineSplitter:
     """Bytes → lines without their endings; a ``\\r`` at the end of a piece may pair with a
-    ``\\n`` at the start of the next one (one CRLF, not two line ends)."""
+    ``\\n`` at the start of the next one (one CRLF, not two line ends).
 
-    def __init__(self) -> None:
+    With ``limit``, a line longer than that many bytes raises :class:`LineTooLong` as soon as it
+    is known to be, so an endless line costs at most ``limit`` bytes of memory, not its length.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
         self._pending: list[bytes] = []
+        self._pending_size = 0
         self._skip_lf = False
+        self._limit = limit
 
     def feed(self, data: bytes) -> list[str]:
         if self._skip_lf:
@@ -52,15 +66,22 @@ class LineSplitter:
                 data = data[1:]
         lines: list[str] = []
         start = 0
+        limit = self._limit
         for match in _EOL.finditer(data):
             piece = data[start : match.start()]
             if self._pending:
                 piece = b"".join((*self._pending, piece))
-                self._pending = []
+                self._pending, self._pending_size = [], 0
+            if limit is not None and len(piece) > limit:
+                raise LineTooLong(limit)
             lines.append(piece.decode("utf-8", "replace"))
             start = match.end()
         if start < len(data):
             self._pending.append(data[start:])
+            self._pending_size += len(data) - start
+            if limit is not None and self._pending_size > limit:
+                self._pending, self._pending_size = [], 0
+                raise LineTooLong(limit)
         self._skip_lf = data.endswith(b"\r")
         return lines
 
@@ -68,7 +89,7 @@ class LineSplitter:
         """The last line when the body did not end with a line ending."""
         if not self._pending:
             return []
-        line, self._pending = b"".join(self._pending), []
+        line, self._pending, self._pending_size = b"".join(self._pending), [], 0
         return [line.decode("utf-8", "replace")]
 
 
@@ -82,13 +103,17 @@ class SSEDecoder:
     """Server-sent events from bytes (the WHATWG rules, plus llama.cpp's ``error:`` field).
 
     An event still open when the body ends is delivered by :meth:`flush`: a server that closes
-    right after its last ``data:`` line has still said it.
+    right after its last ``data:`` line has still said it. With ``limit``, neither one line (in
+    bytes) nor the data of one event (in characters) may exceed it (:class:`LineTooLong`): many
+    short ``data:`` lines without the blank line that ends an event would pile up just the same.
     """
 
-    def __init__(self) -> None:
-        self._lines = LineSplitter()
+    def __init__(self, limit: int | None = None) -> None:
+        self._lines = LineSplitter(limit)
+        self._limit = limit
         self._event = ""
         self._data: list[str] = []
+        self._data_size = 0
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         return self._decode(self._lines.feed(data))
@@ -103,19 +128,24 @@ class SSEDecoder:
             if not line:
                 if self._data or self._event:
                     events.append(SSEEvent(self._event, "\n".join(self._data)))
-                self._event, self._data = "", []
+                self._event, self._data, self._data_size = "", [], 0
                 continue
             if line.startswith(":"):
                 continue  # a comment: keep-alive pings (OpenRouter, llama.cpp's sse_ping_interval)
             field, _, value = line.partition(":")
             value = value.removeprefix(" ")
-            if field == "data":
-                self._data.append(value)
-            elif field == "event":
+            if field == "event":
                 self._event = value
-            elif field == "error":
+                continue
+            if field == "error":
                 self._event = "error"
-                self._data.append(value)
+            elif field != "data":
+                continue
+            self._data.append(value)
+            self._data_size += len(value) + 1
+            if self._limit is not None and self._data_size > self._limit:
+                self._event, self._data, self._data_size = "", [], 0
+                raise LineTooLong(self._limit)
         return events
 
 
@@ -123,7 +153,9 @@ class _Holding:
     """An error met after some text in the same piece of body is raised at the next call
     instead, so that text still reaches the consumer whatever the cut between pieces was."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+        self.host = host
+        self.provider = provider
         self._held: ProviderError | None = None
 
     @property
@@ -141,18 +173,34 @@ class _Holding:
             raise error
         self._held = error
 
+    def _too_long(self, exc: LineTooLong) -> AnswerTooLarge:
+        return line_too_long(exc.limit, host=self.host, provider=self.provider)
+
+
+def line_too_long(limit: int, *, host: str | None, provider: str | None) -> AnswerTooLarge:
+    """The error for a stream line (or whole answer body) over ``limit`` bytes, refused unread."""
+    return AnswerTooLarge(
+        f"{host or 'the provider'} sent a piece of its stream larger than {limit // 1024} KiB "
+        "without ending it; it was refused before being read whole (the limit grows with "
+        "max_answer_chars).",
+        provider=provider,
+        host=host,
+    )
+
 
 class CompletionsStreamDecoder(_Holding):
     """OpenAI-style completion chunks over SSE: ``/completions`` and Mistral's ``/fim/completions``."""
 
-    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
-        super().__init__()
-        self._sse = SSEDecoder()
+    def __init__(
+        self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
+    ) -> None:
+        super().__init__(host=host, provider=provider)
+        self._sse = SSEDecoder(max_line)
         self._chunks = ChatStreamDecoder(host=host, provider=provider)
 
     @property
-    def started(self) -> bool:
-        return self._chunks.started
+    def progress(self) -> int:
+        return self._chunks.progress
 
     @property
     def done(self) -> bool:
@@ -164,7 +212,11 @@ class CompletionsStreamDecoder(_Holding):
 
     def feed(self, data: bytes) -> list[Delta]:
         self._raise_held()
-        return self._events(self._sse.feed(data))
+        try:
+            events = self._sse.feed(data)
+        except LineTooLong as exc:
+            raise self._too_long(exc) from None
+        return self._events(events)
 
     def finish(self) -> list[Delta]:
         self._raise_held()
@@ -189,10 +241,10 @@ class _JSONStreamDecoder(_Holding):
     """What the llama.cpp and Ollama decoders share: state, JSON checks, the final delta."""
 
     def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
-        super().__init__()
-        self.host = host
-        self.provider = provider
-        self.started = False
+        super().__init__(host=host, provider=provider)
+        #: characters of model output seen (answer and thinking): the idle timeout restarts
+        #: only when this grows, so empty chunks sent as heartbeats do not keep a stream alive
+        self.progress = 0
         self.done = False
         self.finish_reason: str | None = None
 
@@ -217,7 +269,7 @@ class _JSONStreamDecoder(_Holding):
 
     def _text(self, value: Any) -> list[Delta]:
         if isinstance(value, str) and value:
-            self.started = True
+            self.progress += len(value)
             return [Delta(text=value)]
         return []
 
@@ -241,13 +293,19 @@ class _JSONStreamDecoder(_Holding):
 class LlamaInfillDecoder(_JSONStreamDecoder):
     """llama.cpp's native ``/infill`` (and ``/completion``) stream. See the module docstring."""
 
-    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+    def __init__(
+        self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
+    ) -> None:
         super().__init__(host=host, provider=provider)
-        self._sse = SSEDecoder()
+        self._sse = SSEDecoder(max_line)
 
     def feed(self, data: bytes) -> list[Delta]:
         self._raise_held()
-        return self._events(self._sse.feed(data))
+        try:
+            events = self._sse.feed(data)
+        except LineTooLong as exc:
+            raise self._too_long(exc) from None
+        return self._events(events)
 
     def finish(self) -> list[Delta]:
         self._raise_held()
@@ -299,13 +357,19 @@ class LlamaInfillDecoder(_JSONStreamDecoder):
 class OllamaGenerateDecoder(_JSONStreamDecoder):
     """Ollama's native ``/api/generate`` NDJSON stream. See the module docstring."""
 
-    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+    def __init__(
+        self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
+    ) -> None:
         super().__init__(host=host, provider=provider)
-        self._lines = LineSplitter()
+        self._lines = LineSplitter(max_line)
 
     def feed(self, data: bytes) -> list[Delta]:
         self._raise_held()
-        return self._decode(self._lines.feed(data))
+        try:
+            lines = self._lines.feed(data)
+        except LineTooLong as exc:
+            raise self._too_long(exc) from None
+        return self._decode(lines)
 
     def finish(self) -> list[Delta]:
         self._raise_held()
@@ -333,8 +397,9 @@ class OllamaGenerateDecoder(_JSONStreamDecoder):
         if not line.strip():
             return []
         chunk = self._json(line)
-        if chunk.get("thinking"):
-            self.started = True  # a thinking model is generating, just not the answer yet
+        thinking = chunk.get("thinking")
+        if isinstance(thinking, str):
+            self.progress += len(thinking)  # a thinking model is generating, just not the answer yet
         deltas = self._text(chunk.get("response"))
         if chunk.get("done") is True:
             reason = chunk.get("done_reason")

@@ -22,6 +22,7 @@ closes the HTTP response at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
 import json
@@ -52,6 +53,7 @@ from codegen_lsp.errors import (
     TLSError,
 )
 from codegen_lsp.providers.chat_stream import error_from_payload
+from codegen_lsp.providers.fim_stream import line_too_long
 
 #: how much of an error body we read and quote: enough for any JSON error, bounded for HTML pages
 _MAX_ERROR_BODY = 64 * 1024
@@ -61,6 +63,11 @@ _MAX_REDIRECTS = 5
 #: asks for a GET of something else, which is not an answer to a completion request
 _KEEPS_POST = frozenset({301, 302, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: the least a stream line may hold, whatever max_answer_chars says: llama.cpp's last chunk
+#: repeats the whole prompt and its settings
+_MIN_MAX_LINE = 1024 * 1024
+#: seconds a finished stream waits for the end of its HTTP body (see _body_pieces)
+_BODY_END_GRACE = 0.02
 
 _T = TypeVar("_T")
 
@@ -128,8 +135,9 @@ class StreamState(Protocol):
     """What :meth:`HTTPProvider._relay` reads from a decoder besides the deltas it returns."""
 
     @property
-    def started(self) -> bool:
-        """The model started generating: from now on the idle timeout applies."""
+    def progress(self) -> int:
+        """Characters of model output seen so far (answer, thinking, reasoning); it grows only
+        with content, never with empty chunks or keep-alives."""
         ...
 
     @property
@@ -147,12 +155,29 @@ class StreamState(Protocol):
         ...
 
 
+class BodyDecoder(StreamState, Protocol):
+    """A pure decoder of a response body's bytes (see :mod:`~codegen_lsp.providers.fim_stream`)."""
+
+    @property
+    def holding(self) -> bool:
+        """An error waits to be raised by the next :meth:`feed` (which may be ``feed(b"")``)."""
+        ...
+
+    def feed(self, data: bytes) -> list[Delta]: ...
+
+    def document(self, payload: Any) -> list[Delta]:
+        """The deltas of a whole JSON answer (a server that ignored ``stream: true``)."""
+        ...
+
+
 class HTTPProvider:
     """One HTTP model server: client, key, timeouts and errors. See the module docstring."""
 
     #: what the server is supposed to be and to send, for the message about an unexpected answer
     api_description = "an OpenAI-compatible API"
     stream_description = "an event stream"
+    #: the media type of the stream, sent as Accept and expected back
+    media_type = "text/event-stream"
 
     def __init__(self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None) -> None:
         if not settings.base_url:
@@ -217,6 +242,12 @@ class HTTPProvider:
     def _api_key(self) -> str | None:
         return self.settings.resolve_api_key(self._environ)
 
+    @property
+    def _max_line(self) -> int:
+        """The most bytes one line of the stream (or a whole JSON answer) may take: room for
+        ``max_answer_chars`` of text even if every character were a JSON escape, at least 1 MiB."""
+        return max(4 * self.settings.max_answer_chars, _MIN_MAX_LINE)
+
     def _first_deadline(self) -> float:
         """The loop time by which the first token must have arrived."""
         return asyncio.get_running_loop().time() + self.settings.timeouts.first_token
@@ -229,7 +260,13 @@ class HTTPProvider:
         Any other status is read and raised as the matching error (the response is closed).
         """
         client = self._client_for_loop()
-        headers = {"Accept": accept, "Cache-Control": "no-store", **self.settings.headers}
+        # identity: a compressed body would be inflated by httpx before any size cap could look
+        headers = {
+            "Accept": accept,
+            "Accept-Encoding": "identity",
+            "Cache-Control": "no-store",
+            **self.settings.headers,
+        }
         key = self._api_key()
         if key:
             redaction.remember(key)
@@ -262,6 +299,31 @@ class HTTPProvider:
                 await response.aclose()
         return response
 
+    async def _stream(
+        self, url: str, body: Mapping[str, Any], decoder: BodyDecoder
+    ) -> AsyncGenerator[Delta, None]:
+        """POST ``body`` to ``url`` and stream what ``decoder`` makes of the answer: a stream of
+        :attr:`media_type`, or the one JSON document of a server that ignored ``stream: true``."""
+        first_deadline = self._first_deadline()
+        response = await self._open(url, body, first_deadline, accept=self.media_type)
+        try:
+            kind = content_type(response)
+            if kind == "application/json":
+                payload = await self._read_document(response, first_deadline)
+                for delta in self._redacted(decoder.document, payload):
+                    yield delta
+                return
+            if kind != self.media_type:
+                self._not_a_stream(response)
+            pieces = _body_pieces(response, decoder)
+            async with contextlib.aclosing(
+                self._relay(pieces, decoder.feed, decoder, first_deadline)
+            ) as deltas:
+                async for delta in deltas:
+                    yield delta
+        finally:
+            await response.aclose()
+
     async def _relay(
         self,
         items: AsyncIterator[_T],
@@ -272,15 +334,19 @@ class HTTPProvider:
         """The deltas ``feed`` decodes from each of ``items`` (SSE events, byte chunks, ...), under
         the first-token and idle timeouts, ending with ``state.finish()`` unless the stream said
         it was done. Transport failures become our errors; ``items`` is closed on the way out."""
-        timeouts = self.settings.timeouts
+        idle = self.settings.timeouts.idle
         loop = asyncio.get_running_loop()
+        # Both clocks run on content only: the idle one restarts when the decoder saw more model
+        # output, not when any bytes came, so heartbeats (empty deltas, ``: keep-alive``) cannot
+        # hold a request open; the first-token one is a fixed point in time from the start.
+        deadline, expired = first_deadline, self._first_token_timeout
+        seen = state.progress
         try:
             while not state.done:
-                if state.started:
-                    limit, expired = timeouts.idle, self._idle_timeout
-                else:
-                    limit, expired = first_deadline - loop.time(), self._first_token_timeout
-                scope = asyncio.timeout(max(limit, 0.0))
+                if state.progress != seen:
+                    seen = state.progress
+                    deadline, expired = loop.time() + idle, self._idle_timeout
+                scope = asyncio.timeout_at(deadline)
                 try:
                     async with scope:
                         item = await anext(items)
@@ -315,9 +381,17 @@ class HTTPProvider:
         """The whole JSON body of a server that answered without streaming; an ``error`` object in
         it is raised as the matching error."""
         scope = asyncio.timeout_at(deadline)
+        limit = self._max_line
         try:
             async with scope:
-                raw = await response.aread()
+                pieces: list[bytes] = []
+                size = 0
+                async for piece in response.aiter_bytes():
+                    size += len(piece)
+                    if size > limit:
+                        raise line_too_long(limit, host=self.host, provider=self.name)
+                    pieces.append(piece)
+                raw = b"".join(pieces)
         except TimeoutError:
             if scope.expired():
                 self._first_token_timeout()
@@ -389,8 +463,8 @@ class HTTPProvider:
     def _idle_timeout(self) -> NoReturn:
         limit = self.settings.timeouts.idle
         raise IdleTimeout(
-            f"The stream from {self.host} stalled for more than {limit:g} s (idle timeout). "
-            "Try again, or raise timeouts.idle.",
+            f"The stream from {self.host} brought no content for more than {limit:g} s (idle timeout; "
+            "keep-alives and empty chunks do not count). Try again, or raise timeouts.idle.",
             provider=self.name,
             host=self.host,
         ) from None
@@ -530,6 +604,31 @@ def _short(text: str, limit: int) -> str:
 def _phrase(response: httpx.Response) -> str:
     """``404 Not Found``: the status and, shortened, the reason phrase the server chose."""
     return f"{response.status_code} {_short(response.reason_phrase, 60)}".strip()
+
+
+async def _body_pieces(response: httpx.Response, decoder: BodyDecoder) -> AsyncIterator[bytes]:
+    """The body's bytes as they arrive; after a piece whose text came before an error, an empty
+    piece, so the decoder raises that error at once instead of after the server's next bytes.
+
+    Once the stream has said it is done (``[DONE]``, a final NDJSON line), the end of the body
+    is read too, for at most :data:`_BODY_END_GRACE` seconds: a response read to its end leaves
+    its connection open for the next request, which for inline completion is the next keystroke
+    (a new connection to a remote server costs a TLS handshake)."""
+    body = response.aiter_bytes()
+    try:
+        async for piece in body:
+            yield piece
+            if decoder.holding:
+                yield b""
+    finally:
+        if decoder.done:
+            with contextlib.suppress(httpx.HTTPError, TimeoutError):
+                async with asyncio.timeout(_BODY_END_GRACE):
+                    async for _ in body:
+                        pass
+        close = getattr(body, "aclose", None)  # httpx's iterator is an async generator
+        if close is not None:
+            await close()
 
 
 def _error_detail(raw: bytes) -> str:

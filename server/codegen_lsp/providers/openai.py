@@ -1,11 +1,12 @@
 """The provider for any OpenAI-compatible ``/chat/completions`` endpoint, streamed over httpx.
 
 One :class:`OpenAIProvider` serves OpenAI, Ollama, llama-server, vLLM, LM Studio, OpenRouter,
-Groq, DeepSeek, Mistral, Together, Gemini's compatible endpoint and the like. Events are parsed by
-httpx-sse (which splits on CR/LF only, unlike ``aiter_lines``) and decoded by
-:mod:`codegen_lsp.providers.chat_stream`. The HTTP machinery — client, key, the three timeouts
-(connect, first token, idle), statuses and transport failures mapped onto :mod:`codegen_lsp.errors`
-with the key redacted, proxies and CA bundles from the environment — is
+Groq, DeepSeek, Mistral, Together, Gemini's compatible endpoint and the like. The body's bytes are
+split into events by the pure SSE decoder of :mod:`codegen_lsp.providers.fim_stream` (CR/LF only,
+unlike ``aiter_lines``; a line or event over the size cap is refused before it is buffered whole)
+and the events decoded by :mod:`codegen_lsp.providers.chat_stream`. The HTTP machinery — client,
+key, the timeouts (connect, first token, idle), statuses and transport failures mapped onto
+:mod:`codegen_lsp.errors` with the key redacted, proxies and CA bundles from the environment — is
 :class:`~codegen_lsp.providers.http.HTTPProvider`'s. Closing or cancelling the stream closes the
 HTTP response at once.
 """
@@ -13,16 +14,13 @@ HTTP response at once.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
-from httpx_sse import EventSource, ServerSentEvent
-
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta
-from codegen_lsp.providers.chat_stream import ChatStreamDecoder
-from codegen_lsp.providers.http import HTTPProvider, content_type, parse_retry_after, ssl_context_from_env
+from codegen_lsp.providers.fim_stream import CompletionsStreamDecoder
+from codegen_lsp.providers.http import HTTPProvider, parse_retry_after, ssl_context_from_env
 
 __all__ = ["OpenAIProvider", "parse_retry_after", "ssl_context_from_env"]
 
@@ -43,31 +41,10 @@ class OpenAIProvider(HTTPProvider):
 
     async def stream(self, request: CompletionRequest) -> AsyncGenerator[Delta, None]:
         """Stream one completion. Raises only :class:`~codegen_lsp.errors.ProviderError` types."""
-        first_deadline = self._first_deadline()
-        decoder = ChatStreamDecoder(host=self.host, provider=self.name)
-        response = await self._open(self._url, self._body(request), first_deadline)
-        try:
-            kind = content_type(response)
-            if kind == "application/json":
-                # a server that ignored ``stream: true`` and answered with one JSON document
-                payload = await self._read_document(response, first_deadline)
-                for delta in self._redacted(decoder.feed, json.dumps(payload)):
-                    yield delta
-                for delta in self._redacted(decoder.finish):
-                    yield delta
-                return
-            if "text/event-stream" not in kind:
-                self._not_a_stream(response)
-
-            def feed(sse: ServerSentEvent) -> list[Delta]:
-                return decoder.feed(sse.data, sse.event)
-
-            events = EventSource(response).aiter_sse()
-            async with contextlib.aclosing(self._relay(events, feed, decoder, first_deadline)) as deltas:
-                async for delta in deltas:
-                    yield delta
-        finally:
-            await response.aclose()
+        decoder = CompletionsStreamDecoder(host=self.host, provider=self.name, max_line=self._max_line)
+        async with contextlib.aclosing(self._stream(self._url, self._body(request), decoder)) as deltas:
+            async for delta in deltas:
+                yield delta
 
     # -- request ---------------------------------------------------------------------------------
 

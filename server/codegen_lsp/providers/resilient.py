@@ -9,24 +9,41 @@ longer than ``max_retry_after`` is not waited for. When a provider is out of ret
 way retrying cannot fix, the next one takes over. All of this happens **only until the first
 visible text has been yielded**: after that an error goes straight to the consumer, so output is
 never replayed or mixed from two sources. Each retry and fallback is logged on the
-``codegen_lsp.providers`` logger and passed to an optional ``on_notice`` callback, so the CLI and
-the language server can tell the user ("retrying in 2.0 s", "falling back to ollama").
+``codegen_lsp.providers`` logger and passed to an optional ``on_notice`` callback *before* any
+wait, with the reason and the seconds, so the CLI and the language server can show it ("rate-limited
+by openai, retrying in 23 s"); :meth:`~_Resilient.notifying` gives a shared chain a sink per caller.
+
+Every attempt also runs under the provider's :class:`Caps`, here and so once for every kind of
+provider (HTTP, FIM, in-process): a total deadline (``timeouts.total``) however steadily the content
+arrives, and an answer-size cap (``max_answer_chars``), for a server that ignores ``max_tokens``.
+Either ends the attempt with :class:`~codegen_lsp.errors.TotalTimeout` or
+:class:`~codegen_lsp.errors.AnswerTooLarge`, and the stream is closed at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy as _copy
 import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, Self, TypeVar
 
 from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.provider import Provider
+from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta
-from codegen_lsp.errors import ProviderError, ProviderUnavailable
+from codegen_lsp.errors import (
+    AnswerTooLarge,
+    ConnectionFailed,
+    ConnectTimeout,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimitError,
+    TotalTimeout,
+)
 
 logger = logging.getLogger("codegen_lsp.providers")
 
@@ -44,9 +61,81 @@ class Notice:
 
     @property
     def message(self) -> str:
+        """The whole story, for the log: the error's own message and what happens next."""
         if self.kind == "retry":
             return f"{self.provider}: {self.error.message} Retrying in {self.delay:.1f} s (attempt {self.attempt})."
         return f"{self.provider}: {self.error.message} Falling back to {self.next_provider}."
+
+    @property
+    def summary(self) -> str:
+        """One short line for a progress report: "rate-limited by openai, retrying in 23 s"."""
+        if self.kind == "retry":
+            return f"{self.reason}, retrying in {_seconds(self.delay)} (attempt {self.attempt})"
+        return f"{self.reason}, falling back to {self.next_provider}"
+
+    @property
+    def reason(self) -> str:
+        error, name = self.error, self.provider
+        if isinstance(error, RateLimitError):
+            return f"rate-limited by {name}"
+        if isinstance(error, ConnectTimeout):
+            return f"{name} did not accept a connection in time"
+        if isinstance(error, ConnectionFailed):
+            return f"could not reach {name}"
+        if error.status is not None:
+            return f"{name} answered {error.status}"
+        return f"{name} failed ({type(error).__name__})"
+
+
+def _seconds(delay: float) -> str:
+    return f"{delay:.0f} s" if delay >= 10 else f"{delay:.1f} s"
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """What one request to one provider may take at most; None: no cap."""
+
+    #: seconds from the request to its last delta (``timeouts.total``)
+    total: float | None = None
+    #: characters of visible answer (``max_answer_chars``)
+    max_chars: int | None = None
+
+    @classmethod
+    def of(cls, settings: ProviderSettings) -> Caps:
+        return cls(settings.timeouts.total, settings.max_answer_chars)
+
+
+async def capped(deltas: AsyncGenerator[Delta, None], caps: Caps, name: str) -> AsyncGenerator[Delta, None]:
+    """``deltas`` under ``caps``: each read may last only until the deadline, and the text must
+    stay within the size; either raises and leaves ``deltas`` to the caller to close."""
+    loop = asyncio.get_running_loop()
+    deadline = None if caps.total is None else loop.time() + caps.total
+    size = 0
+    while True:
+        scope = asyncio.timeout_at(deadline)
+        try:
+            async with scope:
+                delta = await anext(deltas)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            if scope.expired():
+                raise TotalTimeout(
+                    f"{name} was still answering after {caps.total:g} s (total timeout), so the answer "
+                    "was dropped. Check that the server honours max_tokens, or raise timeouts.total "
+                    "for a model that is really this slow.",
+                    provider=name,
+                ) from None
+            raise
+        size += len(delta.text)
+        if caps.max_chars is not None and size > caps.max_chars:
+            raise AnswerTooLarge(
+                f"{name} sent more than {caps.max_chars} characters of answer (max_answer_chars), so "
+                "the answer was dropped. Check that the server honours max_tokens, or raise "
+                "max_answer_chars.",
+                provider=name,
+            )
+        yield delta
 
 
 def backoff_delay(attempt: int, *, base: float = 0.5, cap: float = 8.0, rand: float | None = None) -> float:
@@ -77,6 +166,7 @@ class _Resilient(Generic[_S]):
         base_delay: float = 0.5,
         max_delay: float = 8.0,
         max_retry_after: float = 60.0,
+        caps: Caps | Sequence[Caps] = Caps(),
         on_notice: Callable[[Notice], None] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -87,6 +177,9 @@ class _Resilient(Generic[_S]):
         if len(retries) != len(self.providers):
             raise ValueError("max_retries needs one count per provider")
         self._retries = retries
+        self._caps = [caps] * len(providers) if isinstance(caps, Caps) else list(caps)
+        if len(self._caps) != len(self.providers):
+            raise ValueError("caps needs one Caps per provider")
         self._base_delay = base_delay
         self._max_delay = max_delay
         self._max_retry_after = max_retry_after
@@ -99,6 +192,19 @@ class _Resilient(Generic[_S]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(p.name for p in self.providers)})"
+
+    def notifying(self, on_notice: Callable[[Notice], None] | None) -> Self:
+        """The same providers and policy with notices going to ``on_notice``: a chain shared by
+        many callers (the server's pool) gives each its own, so a job hears about its own waits.
+        Closing stays the shared chain's business."""
+        copy = _copy.copy(self)
+        copy.on_notice = on_notice
+        copy.active, copy.name, copy.model = (
+            self.providers[0],
+            self.providers[0].name,
+            self.providers[0].model,
+        )
+        return copy
 
     async def _run(
         self, open_stream: Callable[[_S], AsyncGenerator[Delta, None]]
@@ -114,7 +220,7 @@ class _Resilient(Generic[_S]):
                     # an abandoned or cancelled consumer closes the inner stream (and its HTTP
                     # response) now, not whenever the generator is garbage-collected
                     async with contextlib.aclosing(open_stream(provider)) as deltas:
-                        async for delta in deltas:
+                        async for delta in capped(deltas, self._caps[index], provider.name):
                             if delta.text:
                                 produced = True
                             yield delta
