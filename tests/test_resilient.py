@@ -19,6 +19,7 @@ from codegen_lsp.core.settings import ActionSettings, ProviderSettings, Settings
 from codegen_lsp.core.types import CompletionRequest, Delta, Message
 from codegen_lsp.errors import (
     AuthError,
+    ConnectionFailed,
     FirstTokenTimeout,
     ProviderUnavailable,
     RateLimitError,
@@ -45,9 +46,12 @@ class Recorder:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
         self.sleeps: list[float] = []
+        #: how many notices had been given when each wait began
+        self.told_before_sleep: list[int] = []
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.told_before_sleep.append(len(self.notices))
         await asyncio.sleep(0)
 
     def resilient(self, *providers: OpenAIProvider, max_retries: int = 2) -> ResilientProvider:
@@ -95,6 +99,48 @@ async def test_retryable_failure_then_success(
         assert 0.375 <= rec.sleeps[0] <= 0.5  # first backoff: 0.5 s less up to 25 % jitter
     assert [n.kind for n in rec.notices] == ["retry"]
     assert "Retrying in" in rec.notices[0].message
+    assert rec.told_before_sleep == [1]  # the user hears of the wait before it starts
+    assert rec.notices[0].delay == rec.sleeps[0]
+
+
+@pytest.mark.parametrize(
+    ("notice", "summary"),
+    [
+        pytest.param(
+            Notice("retry", "openai", RateLimitError("x", retry_after=23), delay=23, attempt=2),
+            "rate-limited by openai, retrying in 23 s (attempt 2)",
+            id="429",
+        ),
+        pytest.param(
+            Notice("retry", "vllm", ServerError("x", status=503), delay=0.43, attempt=3),
+            "vllm answered 503, retrying in 0.4 s (attempt 3)",
+            id="503-backoff",
+        ),
+        pytest.param(
+            Notice("retry", "ollama", ConnectionFailed("x"), delay=1, attempt=2),
+            "could not reach ollama, retrying in 1.0 s (attempt 2)",
+            id="refused",
+        ),
+        pytest.param(
+            Notice("fallback", "openai", RateLimitError("x"), next_provider="ollama"),
+            "rate-limited by openai, falling back to ollama",
+            id="fallback",
+        ),
+    ],
+)
+def test_notice_summary_says_why_and_how_long(notice: Notice, summary: str) -> None:
+    assert notice.summary == summary
+
+
+async def test_notices_are_warnings_when_nobody_shows_them(
+    loopback: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    loopback.script(error_reply(503, "busy"), chat_reply("ok"))
+    chain = ResilientProvider([provider_for(loopback)], sleep=Recorder().sleep)
+    with caplog.at_level(logging.INFO, logger="codegen_lsp.providers"):
+        assert text(await collect(chain)) == "ok"
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+    assert "Retrying in" in caplog.text
 
 
 async def test_retry_after_is_really_waited_for(loopback: LoopbackServer) -> None:
@@ -154,7 +200,7 @@ async def test_fallback_to_a_second_server(
     second.script(chat_reply("from b"))
     rec = Recorder()
     chain = rec.resilient(provider_for(first, "a"), provider_for(second, "b"), max_retries=1)
-    with caplog.at_level(logging.WARNING, logger="codegen_lsp.providers"):
+    with caplog.at_level(logging.INFO, logger="codegen_lsp.providers"):
         deltas = await collect(chain)
     assert text(deltas) == "from b"
     assert chain.name == "b"

@@ -198,6 +198,14 @@ class _Progress:
             self.stream.write(text)
             self.stream.flush()
 
+    def notice(self, message: str) -> None:
+        """A wait the user should know about (retry after a 429, fallback): shown even with
+        --quiet, since the command seems to hang otherwise."""
+        if self.tty and self.first is None:
+            self.stream.write("\r\033[K")
+        self.stream.write(f"codegen: {message}\n")
+        self.stream.flush()
+
     def stop(self, result: Result | None) -> None:
         if self._spinner is not None:
             self._spinner.cancel()
@@ -256,9 +264,9 @@ async def _generate(args: argparse.Namespace) -> int:
     if settings.provider is None:
         raise ProviderError(_no_provider_message())
     plan = pipeline.prepare(request, settings)
-    provider = build_chain(settings, action)
     chosen = settings.providers[settings.provider]
     progress = _Progress(sys.stderr, quiet=args.quiet)
+    provider = build_chain(settings, action, on_notice=lambda notice: progress.notice(notice.summary))
     progress.start(f"codegen: {action} with {chosen.name} ({chosen.model or 'default model'})…")
     result: Result | None = None
     try:

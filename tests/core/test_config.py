@@ -233,7 +233,7 @@ def test_the_keys_are_derived_from_the_declarations() -> None:
     top = options.top_level_options()
     assert set(top) == {
         *(f.name for f in dataclasses.fields(Settings) if f.name not in ("origins", "untrusted")),
-        "base_url", "model", "api_key", "api_key_env", "timeouts",
+        "base_url", "model", "api_key", "api_key_env", "timeouts", "max_answer_chars",
     }  # fmt: skip
     assert top["timeouts"] == Table(Timeouts)
     # a key handed over at run time is accepted for the active provider only
@@ -352,7 +352,7 @@ def test_describe_shows_what_each_layer_set(tmp_path: Path, home: dict[str, str]
     )
     rows = {what: (value, origin) for what, value, origin in config.describe(settings)}
     assert rows["provider"] == ("custom (openai)", "command line")
-    assert rows["timeouts"] == ("connect 10 s, first token 180 s, idle 5 s", "command line")
+    assert rows["timeouts"] == ("connect 10 s, first token 180 s, idle 5 s, total 600 s", "command line")
     assert rows["stream_edits"][0] == "true"
     assert rows["context.lines_before"][0] == "5"
     assert rows["actions"][0] == "rewrite (built-in, changed), shout"

@@ -6,11 +6,16 @@ import random
 
 import pytest
 
+from codegen_lsp.core.text import LineIndex
 from codegen_lsp.core.tracking import (
     Change,
     RangeTracker,
+    Splice,
     change_between,
+    change_of,
     move_range,
+    splice_between,
+    splice_gives,
 )
 from codegen_lsp.core.types import Position, Range
 
@@ -106,3 +111,61 @@ def test_change_between_round_trips_random_edits() -> None:
         j = rng.randint(i, len(old))
         new = old[:i] + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) + old[j:]
         assert apply(old, change_between(old, new)) == new
+
+
+def splice(text: str, s: Splice) -> str:
+    assert text[s.offset : s.end] == s.removed
+    return text[: s.offset] + s.inserted + text[s.end :]
+
+
+@pytest.mark.parametrize(
+    ("before", "done", "wanted", "same"),
+    [
+        pytest.param("ab\n", Splice(3, "", "x\n"), Splice(3, "", "x\n"), True, id="the-very-edit"),
+        # Neovim reports a line inserted above "b" as text after the previous line's end
+        pytest.param("a\nb\n", Splice(1, "", "\nx"), Splice(2, "", "x\n"), True, id="same-text-other-place"),
+        pytest.param("aa", Splice(0, "", "a"), Splice(2, "", "a"), True, id="ambiguous-repeat"),
+        pytest.param("ab\n", Splice(3, "", "y\n"), Splice(3, "", "x\n"), False, id="other-text"),
+        pytest.param("ab\n", Splice(0, "", "x\n"), Splice(3, "", "x\n"), False, id="other-place"),
+        pytest.param("ab\n", Splice(0, "a", "ax\n"), Splice(1, "", "x\n"), True, id="replaces-around-it"),
+        pytest.param("ab\n", Splice(3, "", "x\n\n"), Splice(3, "", "x\n"), False, id="one-more-line"),
+        pytest.param("", Splice(0, "", "x"), Splice(0, "", "x"), True, id="empty-document"),
+    ],
+)
+def test_splice_gives(before: str, done: Splice, wanted: Splice, same: bool) -> None:
+    after = splice(before, done)
+    assert (after == splice(before, wanted)) is same  # the table itself is right
+    assert splice_gives(after, done, wanted) is same
+
+
+def test_splice_gives_agrees_with_whole_texts_on_random_edits() -> None:
+    rng = random.Random(11)
+    alphabet = "ab\n\r😀"
+
+    def random_splice(text: str) -> Splice:
+        i = rng.randint(0, len(text))
+        j = rng.randint(i, min(len(text), i + 3))
+        return Splice(i, text[i:j], "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 3))))
+
+    agreed = 0
+    for _ in range(3000):
+        before = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        done, wanted = random_splice(before), random_splice(before)
+        if rng.random() < 0.3:  # often the same result, reached another way
+            wanted = splice_between(before, splice(before, done))
+        after = splice(before, done)
+        same = after == splice(before, wanted)
+        assert splice_gives(after, done, wanted) is same, (before, done, wanted)
+        agreed += same
+    assert agreed > 500  # both outcomes were really exercised
+
+
+def test_splice_between_round_trips_and_matches_change_between() -> None:
+    rng = random.Random(5)
+    alphabet = "ab\r\n😀"
+    for _ in range(300):
+        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        new = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        s = splice_between(old, new)
+        assert splice(old, s) == new
+        assert change_of(s, LineIndex(old)) == change_between(old, new)

@@ -13,6 +13,8 @@ import pytest
 from lsprotocol import types as lsp
 
 from codegen_lsp.core.text import LineIndex
+from codegen_lsp.core.tracking import Change, splice_between
+from codegen_lsp.core.types import Range
 from codegen_lsp.lsp.documents import AppliedChange, DocumentStore
 from codegen_lsp.lsp.positions import PositionCodec
 
@@ -40,7 +42,7 @@ def test_store_applies_client_ranges_like_the_editor(encoding: str, seed: int) -
     store.encoding = encoding
     codec = PositionCodec(encoding)
     seen: list[AppliedChange] = []
-    store.subscribe(lambda uri, applied: seen.append(applied))
+    store.subscribe(lambda document, applied: seen.append(applied))
     uri = "file:///doc.txt"
     text = random_text(rng, 20)
     store.open(lsp.TextDocumentItem(uri=uri, language_id="plaintext", version=1, text=text))
@@ -62,12 +64,16 @@ def test_store_applies_client_ranges_like_the_editor(encoding: str, seed: int) -
                 content_changes=[change],
             )
         )
-        text = text[:start] + inserted + text[end:]
+        before, text = text, text[:start] + inserted + text[end:]
         document = store.get(uri)
         assert document is not None
         assert (document.text, document.version) == (text, version)
         assert_indexes(document.index, text)
-        assert seen[-1].after == text
+        # the change is reported in its own size: where, what went, what came
+        splice = seen[-1].splice
+        assert (splice.offset, splice.removed, splice.inserted) == (start, before[start:end], inserted)
+        assert seen[-1].change == Change(Range(fresh.position_at(start), fresh.position_at(end)), inserted)
+        assert seen[-1].version == version
     # a whole-document change replaces the index
     whole = lsp.TextDocumentContentChangeWholeDocument(text="new\r\ntext")
     store.change(
@@ -78,3 +84,4 @@ def test_store_applies_client_ranges_like_the_editor(encoding: str, seed: int) -
     document = store.get(uri)
     assert document is not None
     assert_indexes(document.index, "new\r\ntext")
+    assert seen[-1].splice == splice_between(text, "new\r\ntext")

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 
 from codegen_lsp.core.settings import ActionSettings, ProviderSettings, Settings
+from codegen_lsp.errors import RateLimitError
 from codegen_lsp.lsp.pool import ProviderPool
 from codegen_lsp.providers import factory
+from codegen_lsp.providers.resilient import Notice, ResilientProvider
 
 
 class FakeChain:
@@ -79,3 +81,18 @@ async def test_new_settings_close_idle_chains_now_and_busy_ones_after_their_job(
     assert busy.closed == 1  # closed when its last job let go
     await pool.aclose()
     assert [chain.closed for chain in built] == [1, 1, 1]
+
+
+async def test_each_lease_hears_its_own_notices_from_the_shared_chain() -> None:
+    pool, current = ProviderPool(), settings()
+    heard: dict[str, list[object]] = {"one": [], "two": []}
+    async with (
+        pool.lease(current, "generate", heard["one"].append) as one,
+        pool.lease(current, "generate", heard["two"].append) as two,
+    ):
+        assert isinstance(one, ResilientProvider) and isinstance(two, ResilientProvider)
+        assert one.providers is two.providers  # the same clients and connections
+        assert one.on_notice is not two.on_notice
+        one._notify(Notice("retry", "main", RateLimitError("slow"), delay=23, attempt=2))
+        assert len(heard["one"]) == 1 and heard["two"] == []
+    await pool.aclose()

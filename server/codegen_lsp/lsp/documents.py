@@ -3,9 +3,12 @@
 pygls keeps documents too, but applies changes with ``str.splitlines`` lines (see
 :mod:`codegen_lsp.lsp.positions`), so a file with a form feed drifts from the editor's copy.
 This store applies each ``didChange`` exactly as the protocol defines it, turns every content
-change into a code-point :class:`~codegen_lsp.core.tracking.Change` against the text it applied
-to, and hands those changes, with the texts before and after, to whoever listens (the jobs that
-must follow their target). Each document's line index is built once, when first needed, and then
+change into a code-point :class:`~codegen_lsp.core.tracking.Change` and
+:class:`~codegen_lsp.core.tracking.Splice` against the text it applied to, and hands them, with
+the document, to whoever listens (the jobs that must follow their target). What a listener may
+keep costs the size of the change, never of the document: no text before or after is part of
+it, so a job that records every keystroke into a 5 MB file keeps bytes, not megabytes, per
+keystroke. Each document's line index is built once, when first needed, and then
 edited along with every incremental change rather than rebuilt (see
 :meth:`~codegen_lsp.core.text.LineIndex.edit`), so typing into a 100k-line file costs a
 string splice and a few list operations per change. A whole-document change drops the index; the
@@ -21,21 +24,18 @@ from dataclasses import dataclass
 from lsprotocol import types as lsp
 
 from codegen_lsp.core.text import LineIndex
-from codegen_lsp.core.tracking import Change, change_between
+from codegen_lsp.core.tracking import Change, Splice, change_of, splice_between
 from codegen_lsp.lsp.positions import PositionCodec
 
 
 @dataclass(frozen=True, slots=True)
 class AppliedChange:
-    """One content change as it happened: ``before`` + ``change`` gives ``after``."""
+    """One content change as it happened, twice (as a range and in offsets), in its own size."""
 
     change: Change
-    before: str
-    after: str
+    splice: Splice
+    #: the document version the didChange carrying it announced
     version: int
-
-
-Listener = Callable[[str, AppliedChange], None]
 
 
 class Document:
@@ -53,6 +53,10 @@ class Document:
         if self._index is None or self._index.text is not self.text:
             self._index = LineIndex(self.text)
         return self._index
+
+
+#: called after each content change, with the document as it now is
+Listener = Callable[[Document, AppliedChange], None]
 
 
 class DocumentStore:
@@ -89,23 +93,26 @@ class DocumentStore:
         document = self._documents.get(params.text_document.uri)
         if document is None:
             return
+        version = params.text_document.version
         for event in params.content_changes:
             before = document.text
+            index = document.index
             if isinstance(event, lsp.TextDocumentContentChangePartial):
-                index = document.index
                 rng = self.codec.from_client_range(index, event.range)
                 start, end = index.offset_at(rng.start), index.offset_at(rng.end)
                 # one allocation for the new text (two `+` copy the head twice): on a large file
                 # this copy is most of what a keystroke costs
                 after = "".join((before[:start], event.text, before[end:]))
                 change = Change(rng, event.text)
+                splice = Splice(start, before[start:end], event.text)
                 index.edit(start, end, event.text, after)
             else:
                 after = event.text
-                change = change_between(before, after)
+                splice = splice_between(before, after)
+                change = change_of(splice, index)
                 document._index = None
             document.text = after
-            applied = AppliedChange(change, before, after, params.text_document.version)
+            applied = AppliedChange(change, splice, version)
             for listener in self._listeners:
-                listener(document.uri, applied)
-        document.version = params.text_document.version
+                listener(document, applied)
+        document.version = version

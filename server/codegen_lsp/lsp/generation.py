@@ -153,7 +153,9 @@ async def _run_job(ls: Session, job: Job, plan: Plan, stack: contextlib.AsyncExi
     tokens = 0
     model = plan.completion.model or "?"
     try:
-        provider = await stack.enter_async_context(ls.providers.lease(ls.settings, plan.action.name))
+        provider = await stack.enter_async_context(
+            ls.providers.lease(ls.settings, plan.action.name, lambda notice: progress.notice(notice.summary))
+        )
         model = plan.completion.model or provider.model
         await progress.begin(f"{model}: waiting for the first token")
         streaming = ls.settings.stream_edits and plan.mode in (

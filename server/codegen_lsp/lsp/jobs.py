@@ -22,7 +22,7 @@ from typing import Any
 
 from codegen_lsp.core.tracking import RangeTracker
 from codegen_lsp.core.types import Range
-from codegen_lsp.lsp.documents import AppliedChange
+from codegen_lsp.lsp.documents import AppliedChange, Document
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,9 @@ class Job:
     task: asyncio.Task[Any] | None = None
     #: why it was cancelled, for the log and the command's answer
     cancel_reason: str | None = None
-    #: streaming mode: called with every change before it is recorded (recognises our own edits)
-    on_change: Callable[[AppliedChange], None] | None = None
+    #: streaming mode: called with every change and the document's text after it, before the
+    #: change is recorded (recognises our own edits)
+    on_change: Callable[[AppliedChange, str], None] | None = None
 
     def __post_init__(self) -> None:
         self.tracker = RangeTracker(self.target)
@@ -61,9 +62,11 @@ class Job:
         self.task.cancel()
         return True
 
-    def record(self, applied: AppliedChange) -> None:
+    def record(self, applied: AppliedChange, text: str) -> None:
+        """Follow one change; ``text`` (the document after it) goes to ``on_change`` only and is
+        never kept: what a job keeps per change is the size of the change."""
         if self.on_change is not None:
-            self.on_change(applied)
+            self.on_change(applied, text)
         self.changes.append(applied)
         self.tracker.apply(applied.change)
 
@@ -89,9 +92,9 @@ class JobManager:
     def for_document(self, uri: str) -> list[Job]:
         return [job for job in self._jobs.values() if job.uri == uri]
 
-    def on_change(self, uri: str, applied: AppliedChange) -> None:
-        for job in self.for_document(uri):
-            job.record(applied)
+    def on_change(self, document: Document, applied: AppliedChange) -> None:
+        for job in self.for_document(document.uri):
+            job.record(applied, document.text)
 
     def start(self, job: Job, body: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Register ``job`` and run ``body`` as its task, replacing overlapping jobs first."""

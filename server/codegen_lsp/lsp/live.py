@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from lsprotocol import types as lsp
 
 from codegen_lsp.core.text import LineIndex, end_of_insertion
-from codegen_lsp.core.tracking import move_range
+from codegen_lsp.core.tracking import Splice, move_range, splice_gives
 from codegen_lsp.core.types import Range
 from codegen_lsp.lsp import edits
 
@@ -49,7 +49,7 @@ class LiveInsertion:
         self.shown = ""
         self._ready = ""
         self.broken: str | None = None
-        self._expected: tuple[str, str] | None = None  # (text after our edit, inserted text)
+        self._expected: Splice | None = None  # our edit in flight, until the editor reports it
         self._echoed = asyncio.Event()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -62,9 +62,11 @@ class LiveInsertion:
         self._ready += "".join(line + self._eol for line in lines)
         self._wake.set()
 
-    def _on_change(self, applied: AppliedChange) -> None:
-        if self._expected is not None and applied.after == self._expected[0]:
-            inserted = self._expected[1]
+    def _on_change(self, applied: AppliedChange, text: str) -> None:
+        # the editor may report our insertion as another but equivalent change (Neovim diffs
+        # lines): what counts is the text it gives, compared around the change only
+        if self._expected is not None and splice_gives(text, applied.splice, self._expected):
+            inserted = self._expected.inserted
             self.region = Range(self.region.start, end_of_insertion(self.region.end, inserted))
             self.shown += inserted
             self._expected = None
@@ -93,8 +95,7 @@ class LiveInsertion:
             self.broken = "the document was closed"
             return
         index = document.index
-        offset = index.offset_at(self.region.end)
-        self._expected = (document.text[:offset] + text + document.text[offset:], text)
+        self._expected = Splice(index.offset_at(self.region.end), "", text)
         self._echoed.clear()
         point = self.ls.documents.codec.to_client_range(index, Range(self.region.end, self.region.end))
         workspace_edit = edits.text_edit(

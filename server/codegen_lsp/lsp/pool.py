@@ -11,20 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from codegen_lsp.core.provider import Provider
     from codegen_lsp.core.settings import Settings
+    from codegen_lsp.providers.resilient import Notice, ResilientProvider
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
 class _Pooled:
-    provider: Provider
+    provider: ResilientProvider
     users: int = 0
     retired: bool = False
 
@@ -46,7 +47,11 @@ class ProviderPool:
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     @contextlib.asynccontextmanager
-    async def lease(self, settings: Settings, action: str) -> AsyncIterator[Provider]:
+    async def lease(
+        self, settings: Settings, action: str, on_notice: Callable[[Notice], None] | None = None
+    ) -> AsyncIterator[Provider]:
+        """The chain for ``action``; its retries and fallbacks are told to ``on_notice`` (the job's
+        own: the chain is shared, its notices are not)."""
         from codegen_lsp.providers.factory import build_chain
 
         if settings is not self._settings and settings != self._settings:
@@ -59,7 +64,7 @@ class ProviderPool:
             self._chains[key] = entry
         entry.users += 1
         try:
-            yield entry.provider
+            yield entry.provider if on_notice is None else entry.provider.notifying(on_notice)
         finally:
             entry.users -= 1
             if entry.retired and entry.users == 0:

@@ -1,7 +1,8 @@
 """Work-done progress for one generation job, or log lines where the client has none.
 
-Reports are throttled (a token per report would flood the client), and cancelling from the
-progress notification cancels the job.
+Reports are throttled (a token per report would flood the client), except notices of waits
+(retries after a 429, fallbacks), which go out at once; cancelling from the progress notification
+cancels the job.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ class JobProgress:
             return
         self._last = now
         self.ls.work_done_progress.report(self.job.id, lsp.WorkDoneProgressReport(message=message))
+
+    def notice(self, message: str) -> None:
+        """A wait or a change of provider the user should see now ("rate-limited by openai,
+        retrying in 23 s"): reported at once, or logged where the client shows no progress."""
+        if self.enabled:
+            self.report(message, force=True)
+        else:
+            self.ls.log(f"{self.job.title}: {message}")
 
     def end(self, message: str) -> None:
         if self.enabled:

@@ -259,7 +259,9 @@ class _Resilient(Generic[_S]):
         return backoff_delay(attempt, base=self._base_delay, cap=self._max_delay)
 
     def _notify(self, notice: Notice) -> None:
-        logger.warning("%s", notice.message)
+        # a warning when nobody else tells the user; with a sink that does, the log only records it
+        level = logging.WARNING if self.on_notice is None else logging.INFO
+        logger.log(level, "%s", notice.message)
         if self.on_notice is not None:
             self.on_notice(notice)
 
