@@ -58,7 +58,9 @@ _MAX_SCOPE_LINES = 300
 
 @dataclass(frozen=True)
 class Plan:
-    request: EditRequest
+    """What a request becomes: no copy of the document, only what the answer needs (a job keeps
+    its plan while the user types, and the document may be megabytes)."""
+
     action: ActionSpec
     messages: tuple[Message, ...]
     #: REPLACE: the range to replace; INSERT_BELOW/ABOVE: an empty range at the insertion point;
@@ -71,7 +73,8 @@ class Plan:
     eol: str = "\n"
     new_file_path: str | None = None
     context: Context | None = None
-    #: REPLACE: the document text in ``target`` when the plan was made
+    #: the document text in ``target`` when the plan was made (empty for an insertion point):
+    #: what a conflict check compares the target with before the answer is applied
     replaced: str = ""
 
 
@@ -234,7 +237,6 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     )
     messages = build_messages(spec, context, instruction)
     return Plan(
-        request=request,
         action=spec,
         messages=messages,
         target=target,

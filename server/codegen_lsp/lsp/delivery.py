@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
-from codegen_lsp.core.text import LineIndex
 from codegen_lsp.core.types import ApplyMode, Range, TextEdit
 from codegen_lsp.lsp import edits
 from codegen_lsp.lsp.commands import Status, outcome
@@ -58,7 +57,7 @@ async def deliver(
         return await create_file(ls, job, result)
     if result.edit is None:
         return outcome(job.id, Status.FAILED, f"{job.title}: the model's answer was empty.")
-    return await apply_edit(ls, job, result.edit, plan.request.text, live)
+    return await apply_edit(ls, job, result.edit, plan.replaced, live)
 
 
 def show(ls: Session, job: Job, result: Result) -> dict[str, Any]:
@@ -106,18 +105,11 @@ def _conflict(ls: Session, job: Job) -> dict[str, Any]:
 
 
 async def apply_edit(
-    ls: Session, job: Job, edit: TextEdit, start_text: str, live: LiveInsertion | None
+    ls: Session, job: Job, edit: TextEdit, original: str, live: LiveInsertion | None
 ) -> dict[str, Any]:
-    """Apply ``edit`` (against ``start_text``, the job's starting text) where its range is now,
-    or refuse."""
-    # The document's index follows the document, so it serves the starting text only while the
-    # document is unchanged (the common case: no second index of a large file on the way to the
-    # edit); otherwise the starting text gets an index of its own.
-    current = ls.documents.get(job.uri)
-    start_index = (
-        current.index if current is not None and current.text is start_text else LineIndex(start_text)
-    )
-    original = start_index.text_in(edit.range)
+    """Apply ``edit`` (against the document the job started from, whose text in ``edit.range``
+    was ``original``) where its range is now, or refuse. Only that slice of the starting text is
+    kept, never the whole: the job replays its recorded changes to find the range."""
     for attempt in range(3):
         document = ls.documents.get(job.uri)
         if document is None:

@@ -90,33 +90,40 @@ def core_diagnostic(index: LineIndex, diagnostic: lsp.Diagnostic, codec: Positio
     )
 
 
-async def generate(ls: Session, raw: Any) -> dict[str, Any]:
-    """The ``codegen.generate`` command: start a job and answer when it has ended."""
+def plan_for(ls: Session, args: GenerateArgs) -> tuple[Plan, int]:
+    """The plan for ``args`` and the document version it was made from. The request (with the
+    document's whole text) ends here: a job keeps its plan, and the document may be megabytes
+    that the user replaces with every keystroke. Raises ActionError or ConfigError."""
     from codegen_lsp.core import pipeline
 
+    document = ls.documents.get(args.uri)
+    if document is None:
+        raise ActionError(f"Codegen: {args.uri} is not open in the editor.")
+    if args.version is not None and args.version != document.version:
+        raise ActionError("Codegen: the document changed since the action was offered; run it again.")
+    index = document.index
+    codec = ls.documents.codec
+    rng = codec.from_client_range(index, args.range)
+    action = args.action or pipeline.default_action(
+        document.text, rng.start.line, document.language_id, not rng.is_empty
+    )
+    request = EditRequest(
+        text=document.text,
+        range=rng,
+        action=action,
+        language_id=document.language_id,
+        path=to_fs_path(args.uri) or args.uri,
+        instruction=args.instruction,
+        diagnostics=tuple(core_diagnostic(index, d, codec) for d in args.diagnostics),
+    )
+    return pipeline.prepare(request, ls.settings), document.version
+
+
+async def generate(ls: Session, raw: Any) -> dict[str, Any]:
+    """The ``codegen.generate`` command: start a job and answer when it has ended."""
     try:
         args = parse_args(raw, ls.protocol._converter)
-        document = ls.documents.get(args.uri)
-        if document is None:
-            raise ActionError(f"Codegen: {args.uri} is not open in the editor.")
-        if args.version is not None and args.version != document.version:
-            raise ActionError("Codegen: the document changed since the action was offered; run it again.")
-        index = document.index
-        codec = ls.documents.codec
-        rng = codec.from_client_range(index, args.range)
-        action = args.action or pipeline.default_action(
-            document.text, rng.start.line, document.language_id, not rng.is_empty
-        )
-        request = EditRequest(
-            text=document.text,
-            range=rng,
-            action=action,
-            language_id=document.language_id,
-            path=to_fs_path(args.uri) or args.uri,
-            instruction=args.instruction,
-            diagnostics=tuple(core_diagnostic(index, d, codec) for d in args.diagnostics),
-        )
-        plan = pipeline.prepare(request, ls.settings)
+        plan, version = plan_for(ls, args)
     except (ActionError, ConfigError) as exc:
         ls.warn(str(exc))
         return outcome(None, Status.FAILED, str(exc))
@@ -124,7 +131,7 @@ async def generate(ls: Session, raw: Any) -> dict[str, Any]:
         ls.error(NO_PROVIDER)
         return outcome(None, Status.FAILED, NO_PROVIDER)
 
-    job = Job(uri=args.uri, title=plan.action.title, target=plan.target, version=document.version)
+    job = Job(uri=args.uri, title=plan.action.title, target=plan.target, version=version)
     task = ls.jobs.start(job, run_job(ls, job, plan))
     request_future = ls.protocol._request_futures.get(ls.protocol.msg_id) if ls.protocol.msg_id else None
     if request_future is not None:
