@@ -169,3 +169,17 @@ def test_splice_between_round_trips_and_matches_change_between() -> None:
         s = splice_between(old, new)
         assert splice(old, s) == new
         assert change_of(s, LineIndex(old)) == change_between(old, new)
+
+
+@pytest.mark.parametrize("at", [0, 1, 65535, 65536, 65537, 2 * 65536 + 5, 199_999])
+@pytest.mark.parametrize("edit", ["insert", "delete", "replace"])
+def test_splice_between_finds_changes_across_the_comparison_blocks(at: int, edit: str) -> None:
+    rng = random.Random(at)
+    old = "".join(rng.choice("ab\n") for _ in range(200_000))
+    inserted = {"insert": "XYZ", "delete": "", "replace": "Q"}[edit]
+    removed = 0 if edit == "insert" else 1
+    new = old[:at] + inserted + old[at + removed :]
+    s = splice_between(old, new)
+    assert splice(old, s) == new
+    # the smallest splice: nothing more than the edit (a repeated neighbour may shift it)
+    assert (len(s.removed), len(s.inserted)) == (removed, len(inserted))

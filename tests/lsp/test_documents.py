@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types as lsp
 
 from codegen_lsp.core.text import LineIndex
-from codegen_lsp.core.tracking import Change, splice_between
+from codegen_lsp.core.tracking import Change, change_between, splice_between
 from codegen_lsp.core.types import Range
 from codegen_lsp.lsp.documents import AppliedChange, DocumentStore
 from codegen_lsp.lsp.positions import PositionCodec
@@ -85,3 +85,36 @@ def test_store_applies_client_ranges_like_the_editor(encoding: str, seed: int) -
     assert document is not None
     assert_indexes(document.index, "new\r\ntext")
     assert seen[-1].splice == splice_between(text, "new\r\ntext")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_whole_document_changes_edit_the_index_like_ranged_ones(seed: int) -> None:
+    # clients that sync full text: each change is reduced to one splice that edits the index
+    rng = random.Random(seed)
+    store = DocumentStore()
+    seen: list[AppliedChange] = []
+    store.subscribe(lambda document, applied: seen.append(applied))
+    uri = "file:///full.txt"
+    text = random_text(rng, 30)
+    store.open(lsp.TextDocumentItem(uri=uri, language_id="plaintext", version=1, text=text))
+    document = store.get(uri)
+    assert document is not None
+    index = document.index
+    for version in range(2, 60):
+        if rng.random() < 0.2:
+            new = random_text(rng, rng.randint(0, 30))  # anything at all
+        else:
+            start = rng.randint(0, len(text))
+            end = rng.randint(start, min(len(text), start + 5))
+            new = text[:start] + random_text(rng, rng.choice((0, 1, 2))) + text[end:]
+        store.change(
+            lsp.DidChangeTextDocumentParams(
+                text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=new)],
+            )
+        )
+        assert document.index is index  # edited, not rebuilt
+        assert_indexes(document.index, new)
+        assert seen[-1].splice == splice_between(text, new)
+        assert seen[-1].change == change_between(text, new)
+        text = new

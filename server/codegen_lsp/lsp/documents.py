@@ -9,10 +9,10 @@ the document, to whoever listens (the jobs that must follow their target). What 
 keep costs the size of the change, never of the document: no text before or after is part of
 it, so a job that records every keystroke into a 5 MB file keeps bytes, not megabytes, per
 keystroke. Each document's line index is built once, when first needed, and then
-edited along with every incremental change rather than rebuilt (see
+edited along with every change rather than rebuilt (see
 :meth:`~codegen_lsp.core.text.LineIndex.edit`), so typing into a 100k-line file costs a
-string splice and a few list operations per change. A whole-document change drops the index; the
-next reader builds a new one. The store also holds the :class:`~codegen_lsp.lsp.positions.PositionCodec`
+string splice and a few list operations per change; a whole-document change (clients that sync
+full text) is reduced to its one smallest splice first and edits the index the same way. The store also holds the :class:`~codegen_lsp.lsp.positions.PositionCodec`
 of the negotiated position encoding, which every handler converts client positions with.
 """
 
@@ -107,10 +107,12 @@ class DocumentStore:
                 splice = Splice(start, before[start:end], event.text)
                 index.edit(start, end, event.text, after)
             else:
+                # a whole-document change is typed like any other: its one smallest splice
+                # edits the index as a ranged change would, instead of a rebuild per keystroke
                 after = event.text
                 splice = splice_between(before, after)
                 change = change_of(splice, index)
-                document._index = None
+                index.edit(splice.offset, splice.end, splice.inserted, after)
             document.text = after
             applied = AppliedChange(change, splice, version)
             for listener in self._listeners:

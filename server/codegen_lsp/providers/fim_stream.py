@@ -177,10 +177,14 @@ class _Holding:
         return line_too_long(exc.limit, host=self.host, provider=self.provider)
 
 
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count / 1024:g} KiB"
+
+
 def line_too_long(limit: int, *, host: str | None, provider: str | None) -> AnswerTooLarge:
     """The error for a stream line (or whole answer body) over ``limit`` bytes, refused unread."""
     return AnswerTooLarge(
-        f"{host or 'the provider'} sent a piece of its stream larger than {limit // 1024} KiB "
+        f"{host or 'the provider'} sent a piece of its stream larger than {_size(limit)} "
         "without ending it; it was refused before being read whole (the limit grows with "
         "max_answer_chars).",
         provider=provider,
