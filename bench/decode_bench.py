@@ -2,7 +2,7 @@
 
 Two layers, so a regression can be placed: the pure decoder alone
 (:class:`~codegen_lsp.providers.chat_stream.ChatStreamDecoder` fed the ``data`` of each SSE event),
-and the whole provider (httpx + httpx-sse + decoder) reading a back-to-back stream from the
+and the whole provider (httpx + the SSE decoder + the chunk decoder) reading a back-to-back stream from the
 reference provider on loopback. The provider's CPU is the event loop thread's own
 (``time.thread_time``), so the reference server's thread in the same process does not count.
 """

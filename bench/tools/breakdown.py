@@ -26,7 +26,7 @@ from bench.stats import summary
 RESULTS = servers.BENCH / "results"
 STAGES = ("feed", "pipeline_returned", "apply_edit_start", "send_start", "send_end")
 LABELS = {
-    "feed": "last byte → last event decoded (socket, httpx, httpx-sse)",
+    "feed": "last byte → last event decoded (socket, httpx, SSE decoder)",
     "pipeline_returned": "→ pipeline.run yields the result (stream closes in background)",
     "apply_edit_start": "→ apply_edit starts (live.stop, deliver)",
     "send_start": "→ applyEdit handed to pygls (replay, index, edit, request)",

@@ -52,6 +52,7 @@ KWARGS = (
     "connect_timeout",
     "first_token_timeout",
     "idle_timeout",
+    "total_timeout",
     "max_retries",
     "fallback",
 )
@@ -69,7 +70,8 @@ def create_completion(
     ``model`` may be None for the provider's default. Keyword arguments: ``temperature``,
     ``max_tokens``, ``stop`` (a string or list), ``provider`` (a preset or configured name),
     ``base_url`` (any OpenAI-compatible server), ``api_key`` or ``api_key_env``, ``timeout`` (sets
-    all three timeouts) or ``connect_timeout`` / ``first_token_timeout`` / ``idle_timeout`` (s),
+    the connect, first-token and idle timeouts) or ``connect_timeout`` / ``first_token_timeout`` /
+    ``idle_timeout`` (s), ``total_timeout`` (s, the whole request; default 600),
     ``max_retries``, ``fallback`` (provider names tried in order if the first fails before any
     output).
     """
@@ -198,7 +200,7 @@ def _timeouts(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     overall = kwargs.get("timeout")
     if overall is not None:
         timeouts = {"connect": overall, "first_token": overall, "idle": overall}
-    for key in ("connect", "first_token", "idle"):
+    for key in ("connect", "first_token", "idle", "total"):
         value = kwargs.get(f"{key}_timeout")
         if value is not None:
             timeouts[key] = value

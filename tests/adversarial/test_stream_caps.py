@@ -21,6 +21,7 @@ from typing import Any
 import hostile_streams as hs
 import pytest
 
+from codegen_lsp.completion import create_completion
 from codegen_lsp.core.infill import InfillRequest
 from codegen_lsp.core.settings import ProviderSettings, Settings, Timeouts
 from codegen_lsp.core.types import CompletionRequest, Delta, Message
@@ -129,6 +130,16 @@ async def test_content_within_the_limits_still_flows(loopback: LoopbackServer) -
     finally:
         await chain.aclose()
     assert text == "".join(f"x{n} = {n}\n" for n in range(40))
+
+
+def test_the_seed_api_takes_a_total_timeout(loopback: LoopbackServer) -> None:
+    loopback.script(hs.slow_drip())
+    messages = [{"role": "user", "content": "count"}]
+    started = time.monotonic()
+    with pytest.raises(TotalTimeout) as caught:
+        list(create_completion("m", messages, base_url=loopback.base_url, total_timeout=1, max_retries=0))
+    assert 1 <= time.monotonic() - started < 4
+    assert "after 1 s (total timeout)" in caught.value.message
 
 
 # --- fill in the middle --------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A pure, incremental decoder for OpenAI-compatible chat-completion streams.
 
-It takes the ``data`` of each server-sent event (the transport, httpx + httpx-sse, has already
-split the bytes into events on CR/LF boundaries) and returns :class:`~codegen_lsp.core.types.Delta`
+It takes the ``data`` of each server-sent event (the byte-level SSE decoder of
+:mod:`~codegen_lsp.providers.fim_stream` has already split the bytes into events on CR/LF boundaries) and returns :class:`~codegen_lsp.core.types.Delta`
 objects with visible text only. It knows the dialects real servers speak: ``data: [DONE]``, the
 usage-only chunk whose ``choices`` is ``[]`` or ``null``, role-only deltas, reasoning sent as
 ``reasoning_content`` / ``reasoning`` (ignored), ``<think>`` sent as content (dropped by

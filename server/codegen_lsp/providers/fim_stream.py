@@ -1,4 +1,4 @@
-"""Pure, incremental decoders for the fill-in-the-middle wire formats: bytes in, deltas out.
+"""Pure, incremental decoders of streamed bodies: bytes in, deltas out (chat and fill-in-the-middle).
 
 Each decoder takes the raw body bytes as they arrive (:meth:`feed`), in pieces cut anywhere, and
 returns :class:`~codegen_lsp.core.types.Delta` objects; :meth:`finish` says the transport ended
@@ -7,10 +7,10 @@ server that ignored ``stream: true``. Lines split on ``\\n``, ``\\r\\n`` and ``\
 byte level (so a multi-byte character cut between two reads is never garbled, and U+2028 inside
 JSON is not a line end). The formats:
 
-* :class:`CompletionsStreamDecoder` — SSE carrying OpenAI-style chunks: ``/completions``
-  (``choices[0].text``) and Mistral's ``/fim/completions`` (``choices[0].delta.content``); with
-  or without ``data: [DONE]``; the chunks themselves are decoded by
-  :class:`~codegen_lsp.providers.chat_stream.ChatStreamDecoder`.
+* :class:`CompletionsStreamDecoder` — SSE carrying OpenAI-style chunks: ``/chat/completions``,
+  ``/completions`` (``choices[0].text``) and Mistral's ``/fim/completions``
+  (``choices[0].delta.content``); with or without ``data: [DONE]``; the chunks themselves are
+  decoded by :class:`~codegen_lsp.providers.chat_stream.ChatStreamDecoder`.
 * :class:`LlamaInfillDecoder` — llama.cpp's native ``/infill`` SSE: ``data: {"content": …,
   "stop": false}`` per token, a last chunk with ``"stop": true`` and ``stop_type``
   (``eos``/``word``/``limit``), no ``[DONE]``.
@@ -18,9 +18,14 @@ JSON is not a line end). The formats:
   ``response`` text, ``done: true`` with ``done_reason`` and counts on the last line.
 
 llama.cpp's server writes a failure inside a stream as an ``error: {…}`` line, a field the SSE
-standard says to ignore (httpx-sse does); :class:`SSEDecoder` turns it into an event named
+standard says to ignore; :class:`SSEDecoder` turns it into an event named
 ``error`` so it is raised instead of looking like a truncated stream. Ollama writes
 ``{"error": "…"}`` lines. Both become the matching :class:`~codegen_lsp.errors.ProviderError`.
+
+Given ``max_line``, no decoder holds more than that many bytes of one unfinished line or event:
+a longer one raises :class:`~codegen_lsp.errors.AnswerTooLarge` as soon as it is known to be,
+so a hostile 50 MB line costs a megabyte, not fifty. Each decoder counts ``progress``, the
+characters of model output it saw, which is all the provider's idle clock listens to.
 """
 
 from __future__ import annotations

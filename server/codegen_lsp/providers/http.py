@@ -4,8 +4,13 @@
 and CA bundles: ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_DIR``),
 sends the request with the key, and keeps three timeouts apart: *connect* is httpx's own; *first
 token* (request sent, nothing generated yet: prompt processing, model loading, queueing) and
-*idle* (the gap between two chunks once generation started) are enforced here around each read,
-because httpx's read timeout cannot tell them apart. HTTP statuses and transport failures become
+*idle* (the gap between two pieces of content once generation started) are enforced here around
+each read, because httpx's read timeout cannot tell them apart, and both run on *content* as the
+decoder counts it: bytes that carry none (empty deltas sent as heartbeats, ``: keep-alive``)
+reset nothing. The decoders refuse a line longer than 4 bytes per ``max_answer_chars`` (at least
+1 MiB) before buffering it, a whole JSON answer is read under the same cap, and the request asks
+for an uncompressed body, so no size is decided after inflating. (The total deadline and the
+answer-size cap apply to every provider and live in :mod:`~codegen_lsp.providers.resilient`.) HTTP statuses and transport failures become
 :mod:`codegen_lsp.errors` types whose messages name the host and status and say what to do; the
 API key is never part of a message, log line or repr: the provider hands its key, credential
 headers and URL credentials to :mod:`codegen_lsp.redaction` before anything is sent, and text
@@ -14,8 +19,8 @@ Redirects are followed only within the same origin (scheme, host and port), as c
 credentials: the key and custom headers (an Azure-style ``api-key``) never reach another origin,
 and the error says so. Subclasses (one per wire format: chat
 completions in :mod:`~codegen_lsp.providers.openai`, fill-in-the-middle in
-:mod:`~codegen_lsp.providers.fim`) build the body and pick the decoder; :meth:`HTTPProvider._relay`
-runs any pure decoder over the response under those timeouts. Closing or cancelling the stream
+:mod:`~codegen_lsp.providers.fim`) give the URL, body and decoder to :meth:`HTTPProvider._stream`,
+whose :meth:`HTTPProvider._relay` runs the pure decoder over the body under those timeouts. Closing or cancelling the stream
 closes the HTTP response at once.
 """
 
