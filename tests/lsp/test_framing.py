@@ -1,4 +1,4 @@
-"""The LSP frame decoder (``codegen_lsp.lsp.protocol.FrameDecoder``): pure, so every split is tested.
+"""The LSP frame decoder (``codegen_lsp.lsp.framing.FrameDecoder``): pure, so every split is tested.
 
 Each case is a byte stream and the events it must give. Every case runs whole, byte by byte, and
 cut into two at every position: the decoder's answer may not depend on how reads were split.
@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from codegen_lsp.lsp.protocol import Dropped, Frame, FrameDecoder
+from codegen_lsp.lsp.framing import Dropped, Frame, FrameDecoder
 
 A = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "a"}).encode()
 B = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "b"}).encode()

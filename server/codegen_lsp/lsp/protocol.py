@@ -1,20 +1,15 @@
-"""The JSON-RPC edge of the server: framing, envelope checks and dispatch around pygls' protocol.
+"""The JSON-RPC edge of the server: envelope and params checks and dispatch around pygls' protocol.
 
-Everything the editor sends is outside input. pygls 2.1.1 reads frames in ``pygls.io_.run_async``,
-which trusts the ``Content-Length`` it is given (``1000000000000`` ended in a MemoryError), never
-finds its way back after a wrong one, and structures each message inside ``json.loads``'s
-``object_hook``, where a failure can only be logged: requests with malformed params, batches, a
-missing ``jsonrpc`` and requests after ``shutdown`` got no answer at all. So the server does not
-run that loop. :class:`FrameDecoder` (pure: bytes in, events out) cuts the stream into message
-bodies under a size cap and resynchronises on the next ``Content-Length`` header;
-:meth:`CodegenProtocol.receive` checks each body and answers every request it cannot serve with
-the error the JSON-RPC and LSP specifications name (-32700 parse error, -32600 invalid request,
--32602 invalid params) before handing the rest to pygls' dispatch; :func:`serve_stdio` and
-:func:`serve_tcp` drive both over either transport and turn ``exit`` into the process's status
-(0 after ``shutdown``, else 1), cancelling whatever still runs and sending nothing more. Every
-text for a person that goes out (messages, prompts, progress, command answers, error responses)
-passes :func:`codegen_lsp.redaction.redact` in ``_send_data``. The protocol also keeps two
-workarounds for pygls itself: no second copy of every document, and no leaked futures.
+Everything the editor sends is outside input. pygls 2.1.1 structures each message inside
+``json.loads``'s ``object_hook``, where a failure can only be logged: requests with malformed
+params, batches, a missing ``jsonrpc`` and requests after ``shutdown`` got no answer at all. So
+:meth:`CodegenProtocol.receive` checks each body (cut by :mod:`codegen_lsp.lsp.framing`, read by
+:mod:`codegen_lsp.lsp.transport`) and answers every request it cannot serve with the error the
+JSON-RPC and LSP specifications name (-32700 parse error, -32600 invalid request, -32602 invalid
+params) before handing the rest to pygls' dispatch. Every text for a person that goes out
+(messages, prompts, progress, command answers, error responses) passes
+:func:`codegen_lsp.redaction.redact` in ``_send_data``. The protocol also keeps two workarounds
+for pygls itself: no second copy of every document, and no leaked futures.
 """
 
 from __future__ import annotations
@@ -23,33 +18,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import re
-import sys
-import threading
-from collections.abc import Awaitable, Callable, Generator
-from concurrent.futures import CancelledError, Future
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from collections.abc import Callable, Generator
+from concurrent.futures import Future
+from typing import Any
 
 from cattrs import BaseValidationError, transform_error
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
-from pygls.server import JsonRPCServer
 
 from codegen_lsp import redaction
+from codegen_lsp.lsp.framing import ENV_MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES, Dropped, request_id
 
 log = logging.getLogger(__name__)
-
-#: the largest message body the server reads; ``CODEGEN_LSP_MAX_MESSAGE_BYTES`` overrides it
-MAX_MESSAGE_BYTES = 64 * 2**20
-ENV_MAX_MESSAGE_BYTES = "CODEGEN_LSP_MAX_MESSAGE_BYTES"
-#: after ``exit`` (or the client going away), how long running tasks get to end once cancelled
-EXIT_GRACE = 1.0
-#: a body that stops arriving for this long is checked for a declared length that was too long
-STALL_SECONDS = 0.5
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -66,266 +48,6 @@ _TEXT_METHODS = frozenset(
         lsp.TELEMETRY_EVENT,
     }
 )
-
-# ``Content-Length: N`` and its line end can never occur in valid JSON (a JSON string cannot hold
-# a raw line break, and the name is not a JSON token), so finding it inside a body proves the
-# declared length wrong, and scanning garbage for it is a safe way back into step.
-_NAME = b"content-length:"
-_HEADER = re.compile(rb"content-length:[ \t]{0,8}(\d{1,20})[ \t]{0,8}\r?\n", re.IGNORECASE)
-_HEADER_REST = re.compile(rb"[ \t]{0,8}(?:\d{1,20}[ \t]{0,8}\r?)?")
-#: the longest header line _HEADER matches; that many bytes are kept between reads
-_OVERLAP = 64
-_MAX_HEADER_LINE = 1024
-_MAX_HEADER_LINES = 32
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-#: the first bytes of a refused body, kept to find its request id
-_HEAD_BYTES = 512
-_HEAD_ID = re.compile(
-    rb'\A\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*(-?\d{1,19}|"(?:[^"\\]|\\.){0,200}")\s*[,}]'
-)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One message body; ``problem`` says how its declared length was wrong, if it was."""
-
-    body: bytes
-    problem: str | None = None
-
-
-@dataclass(frozen=True)
-class Dropped:
-    """Bytes thrown away: an oversized body (``head`` holds its first bytes) or unframed bytes."""
-
-    size: int
-    oversized: bool = False
-    head: bytes = b""
-
-
-def _may_become_header(tail: bytes) -> bool:
-    """``tail`` (the end of what has arrived, no line end yet) could still become a header line."""
-    if not _NAME.startswith(tail[: len(_NAME)].lower()):
-        return False
-    return len(tail) <= len(_NAME) or _HEADER_REST.fullmatch(tail, len(_NAME)) is not None
-
-
-class FrameDecoder:
-    """LSP base-protocol framing, incrementally: ``feed`` any split of the stream, get events.
-
-    Header names are matched case-insensitively and a bare ``\n`` ends a line as well as
-    ``\r\n``; blank lines between messages are ignored. Bytes that are not a header block are
-    dropped up to the next ``Content-Length`` header. A body over ``max_body`` bytes is skipped
-    without being held in memory, and a body that contains the next message's header is cut
-    there (its declared length was too long). At most ``max_body`` bytes of one body plus a
-    header line are held; each byte is scanned a bounded number of times.
-    """
-
-    def __init__(self, max_body: int = MAX_MESSAGE_BYTES) -> None:
-        self.max_body = max_body
-        self._buf = bytearray()
-        self._declared: int | None = None  # Content-Length seen in the current header block
-        self._lines = 0
-        self._block = 0  # bytes of the header lines read so far in this block
-        self._length: int | None = None  # reading a body of this many bytes
-        self._scanned = 0  # how much of the body is known to hold no header
-        self._stall_checked = 0  # the body length at the last stalled() that found no JSON
-        self._skip: int | None = None  # skipping an oversized body: bytes still to drop
-        self._skip_size = 0
-        self._head = b""
-        self._garbage: int | None = None  # dropping unframed bytes: how many so far
-        self._bad_line_first = False  # the buffer still starts with the line that was bad
-
-    @property
-    def in_body(self) -> bool:
-        return self._length is not None
-
-    def feed(self, data: bytes) -> list[Frame | Dropped]:
-        self._buf += data
-        events: list[Frame | Dropped] = []
-        while self._step(events):
-            pass
-        return events
-
-    def stalled(self) -> list[Frame | Dropped]:
-        """Nothing arrived for a while: a body that is already complete JSON had a declared
-        length that was too long (more bytes could only make it invalid), so it is delivered."""
-        if self._length is None or not self._buf or len(self._buf) == self._stall_checked:
-            return []
-        try:
-            json.loads(self._buf)
-        except (ValueError, RecursionError):
-            self._stall_checked = len(self._buf)  # parse again only once more has arrived
-            return []
-        body = bytes(self._buf)
-        problem = f"declared {self._length} bytes, but the message ended after {len(body)}"
-        self._buf.clear()
-        self._end_body()
-        return [Frame(body, problem)]
-
-    def _find_header(self, start: int, stop: int) -> tuple[int, bool]:
-        """Where the first header line that begins in ``[start, stop)`` begins (it may run on
-        past ``stop``), and whether it is complete; ``(-1, False)`` when there is none, and
-        ``(where, False)`` when one may still be arriving at the end of the buffer."""
-        # bytes.lower + find: ~10x faster than a case-insensitive regex search over a body
-        lowered = bytes(self._buf[start : stop + _OVERLAP]).lower()
-        at = lowered.find(_NAME[:-1])
-        while 0 <= at < stop - start:
-            where = start + at
-            if _HEADER.match(self._buf, where):
-                return where, True
-            if _may_become_header(bytes(self._buf[where:])):
-                return where, False
-            at = lowered.find(_NAME[:-1], at + 1)
-        # a name cut short by the end of what has arrived so far ("Conte")
-        for where in range(max(start, len(self._buf) - len(_NAME)), min(stop, len(self._buf))):
-            if _may_become_header(bytes(self._buf[where:])):
-                return where, False
-        return -1, False
-
-    # one state transition per call; False when more input is needed
-
-    def _step(self, events: list[Frame | Dropped]) -> bool:
-        if self._skip is not None:
-            return self._skip_body(events)
-        if self._garbage is not None:
-            return self._resync(events)
-        if self._length is not None:
-            return self._read_body(events)
-        return self._read_header()
-
-    def _read_header(self) -> bool:
-        end = self._buf.find(b"\n", 0, _MAX_HEADER_LINE + 1)
-        if end < 0:
-            if len(self._buf) > _MAX_HEADER_LINE:
-                self._start_garbage()
-                return True
-            return False
-        line = bytes(self._buf[:end]).rstrip(b"\r")
-        if not line.strip():
-            if self._lines and self._declared is None:  # a header block without a length
-                self._start_garbage()
-                return True
-            del self._buf[: end + 1]
-            if self._declared is not None:  # the blank line that ends a header block
-                self._start_body(self._declared)
-            return True  # (a blank line between messages is tolerated)
-        name, colon, value = line.partition(b":")
-        value = value.strip()
-        is_length = name.lower() == b"content-length"
-        self._lines += 1
-        if (
-            not colon
-            or not _TOKEN.fullmatch(name)
-            or self._lines > _MAX_HEADER_LINES
-            or (is_length and not (value.isdigit() and len(value) <= 20))
-            or (is_length and self._declared is not None and int(value) != self._declared)
-        ):
-            self._start_garbage()
-            return True
-        del self._buf[: end + 1]
-        self._block += end + 1
-        if is_length:
-            self._declared = int(value)
-        return True  # other headers (Content-Type) carry nothing the server uses
-
-    def _start_garbage(self) -> None:
-        # The bad line stays in the buffer: the next header may start inside it ("}Content-...").
-        # The header lines already read of this block count as dropped.
-        self._garbage = self._block
-        self._bad_line_first = True
-        self._declared = None
-        self._lines = 0
-        self._block = 0
-
-    def _resync(self, events: list[Frame | Dropped]) -> bool:
-        assert self._garbage is not None
-        # The bad line's first byte must go (or it would be found again); after that, any byte.
-        first = 1 if self._bad_line_first else 0
-        where, complete = self._find_header(first, len(self._buf))
-        if not complete:
-            drop = where if where >= 0 else max(first, len(self._buf) - _OVERLAP)
-            if drop:
-                self._bad_line_first = False
-            self._garbage += drop
-            del self._buf[:drop]
-            return False
-        events.append(Dropped(self._garbage + where))
-        del self._buf[:where]
-        self._garbage = None
-        return True
-
-    def _start_body(self, length: int) -> None:
-        self._declared = None
-        self._lines = 0
-        self._block = 0
-        if length > self.max_body:
-            self._skip = length
-            self._skip_size = length
-            self._head = b""
-        else:
-            self._length = length
-            self._scanned = 0
-
-    def _end_body(self) -> None:
-        self._length = None
-        self._scanned = 0
-        self._stall_checked = 0
-
-    def _read_body(self, events: list[Frame | Dropped]) -> bool:
-        assert self._length is not None
-        window = min(len(self._buf), self._length)
-        where, complete = self._find_header(max(0, self._scanned - _OVERLAP), window)
-        if complete:
-            body = bytes(self._buf[:where])
-            events.append(
-                Frame(body, f"declared {self._length} bytes, but the next message began after {where}")
-            )
-            del self._buf[:where]
-            self._end_body()
-            return True
-        if where >= 0 or len(self._buf) < self._length:
-            # more to come, or a header that may be the next message's is still arriving
-            self._scanned = where if where >= 0 else window
-            return False
-        events.append(Frame(bytes(self._buf[: self._length])))
-        del self._buf[: self._length]
-        self._end_body()
-        return True
-
-    def _skip_body(self, events: list[Frame | Dropped]) -> bool:
-        assert self._skip is not None
-        window = min(len(self._buf), self._skip)
-        where, complete = self._find_header(0, window)
-        if complete or (where < 0 and window == self._skip):
-            self._drop_skipped(where if complete else window)
-            events.append(Dropped(self._skip_size, oversized=True, head=self._head))
-            self._skip = None
-            return True
-        drop = where if where >= 0 else max(0, window - _OVERLAP)
-        self._drop_skipped(drop)
-        self._skip -= drop
-        return False
-
-    def _drop_skipped(self, count: int) -> None:
-        if len(self._head) < _HEAD_BYTES:
-            self._head += bytes(self._buf[: min(count, _HEAD_BYTES - len(self._head))])
-        del self._buf[:count]
-
-
-def max_message_bytes(environ: dict[str, str] | None = None) -> int:
-    """The body size cap: ``CODEGEN_LSP_MAX_MESSAGE_BYTES`` when it is a positive integer."""
-    raw = (os.environ if environ is None else environ).get(ENV_MAX_MESSAGE_BYTES, "").strip()
-    if raw:
-        if raw.isdigit() and int(raw) > 0:
-            return int(raw)
-        log.warning(
-            "%s=%r is not a positive number of bytes; using %d",
-            ENV_MAX_MESSAGE_BYTES,
-            raw[:40],
-            MAX_MESSAGE_BYTES,
-        )
-    return MAX_MESSAGE_BYTES
-
 
 _CLIENT_ERRORS = (JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound)
 
@@ -480,10 +202,10 @@ class CodegenProtocol(LanguageServerProtocol):
             self.max_body,
             ENV_MAX_MESSAGE_BYTES,
         )
-        match = _HEAD_ID.match(dropped.head)
-        if match is not None:
+        msg_id = request_id(dropped.head)
+        if msg_id is not None:
             self._reply_error(
-                json.loads(match.group(1)),
+                msg_id,
                 INVALID_REQUEST,
                 f"Invalid request: the message is {dropped.size} bytes, more than this server's limit "
                 f"of {self.max_body} (set {ENV_MAX_MESSAGE_BYTES} to raise it).",
@@ -660,178 +382,3 @@ class CodegenProtocol(LanguageServerProtocol):
         # only this future: a later message may have been filed under the same id since
         if self._request_futures.get(msg_id) is future:
             del self._request_futures[msg_id]
-
-
-# Transports. Both feed the same decoder and protocol; they differ only in where bytes come from.
-
-
-def _dispatch(handle: Callable[[Any], None], event: Any) -> None:
-    # One message's failure is that message's: the reader goes on (pygls' loop did the same).
-    try:
-        handle(event)
-    except Exception:
-        log.exception("a message could not be handled")
-
-
-async def _pump(protocol: CodegenProtocol, read: Callable[[], Awaitable[bytes]], max_body: int) -> None:
-    """Read until end of input or ``exit``, handing every frame to the protocol."""
-    decoder = FrameDecoder(max_body)
-    protocol.max_body = max_body
-    stop = asyncio.Event()
-    protocol._stop = stop.set
-    stopping = asyncio.ensure_future(stop.wait())
-    reading: asyncio.Future[bytes] | None = None
-    try:
-        while not stop.is_set():
-            if reading is None:
-                reading = asyncio.ensure_future(read())
-            timeout = STALL_SECONDS if decoder.in_body else None
-            waiting: set[asyncio.Future[Any]] = {reading, stopping}
-            done, _ = await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            if reading not in done:
-                events = decoder.stalled() if not done else []
-            else:
-                chunk = reading.result()
-                reading = None
-                if not chunk:
-                    log.info("the client closed the connection")
-                    break
-                events = decoder.feed(chunk)
-            for event in events:
-                if stop.is_set():
-                    break
-                if isinstance(event, Frame):
-                    if event.problem:
-                        log.warning("a message's Content-Length was wrong (%s)", event.problem)
-                    _dispatch(protocol.receive, event.body)
-                elif event.oversized:
-                    _dispatch(protocol.refuse, event)
-                else:
-                    log.warning("dropped %d bytes outside any message", event.size)
-    finally:
-        protocol._stop = lambda: None
-        stopping.cancel()
-        if reading is not None:
-            reading.cancel()
-
-
-async def _wind_down(protocol: CodegenProtocol, grace: float) -> int:
-    """After the last message: cancel every task still running (jobs included), send nothing."""
-    protocol.closed = True
-    if protocol.exit_code is None:  # end of input without exit
-        protocol.exit_code = 0 if protocol._shutdown else 1
-    current = asyncio.current_task()
-    tasks = [task for task in asyncio.all_tasks() if task is not current and not task.done()]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        _, pending = await asyncio.wait(tasks, timeout=grace)
-        if pending:
-            log.warning("%d task(s) still running %g s after exit; leaving them", len(pending), grace)
-    return protocol.exit_code
-
-
-def _protocol_of(server: JsonRPCServer) -> CodegenProtocol:
-    protocol = server.protocol
-    if not isinstance(protocol, CodegenProtocol):
-        raise TypeError("the server must use CodegenProtocol")
-    return protocol
-
-
-def _stdin_chunks(stdin: BinaryIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
-    """The reader thread: blocking reads of stdin, handed to the loop (bounded, so it waits)."""
-    try:
-        fd: int | None = stdin.fileno()
-    except (OSError, ValueError, AttributeError):
-        fd = None
-    while True:
-        try:
-            # os.read on the descriptor, not the buffered object: a daemon thread blocked inside
-            # BufferedReader holds its lock, which aborts the interpreter at exit.
-            chunk = os.read(fd, 1 << 16) if fd is not None else getattr(stdin, "read1", stdin.read)(1 << 16)
-        except OSError:
-            chunk = b""
-        try:
-            asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
-        except (RuntimeError, CancelledError):  # the loop has ended (or is ending): so has the server
-            return
-        if not chunk:
-            return
-
-
-def serve_stdio(
-    server: JsonRPCServer,
-    stdin: BinaryIO | None = None,
-    stdout: BinaryIO | None = None,
-    *,
-    max_body: int | None = None,
-) -> int:
-    """Serve over stdin/stdout until ``exit`` or end of input; returns the exit status."""
-    from pygls.io_ import StdoutWriter
-
-    protocol = _protocol_of(server)
-    protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
-    limit = max_body or max_message_bytes()
-
-    async def main() -> int:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=4)
-        # A daemon thread rather than pygls' executor: a read blocked on stdin must not keep
-        # the process alive after exit.
-        threading.Thread(
-            target=_stdin_chunks, args=(stdin or sys.stdin.buffer, loop, queue), name="stdin", daemon=True
-        ).start()
-        await _pump(protocol, queue.get, limit)
-        return await _wind_down(protocol, EXIT_GRACE)
-
-    try:
-        return asyncio.run(main())
-    finally:
-        # stdout stays open (closing it would make the interpreter's own flush at exit fail);
-        # nothing more is written to it
-        server.shutdown()  # type: ignore[no-untyped-call]  # pygls: the thread pool
-
-
-def serve_tcp(server: JsonRPCServer, host: str, port: int, *, max_body: int | None = None) -> int:
-    """Listen on ``host:port`` and serve the first client until ``exit`` or disconnection."""
-    protocol = _protocol_of(server)
-    limit = max_body or max_message_bytes()
-
-    async def main() -> int:
-        served: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        busy = False
-
-        async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            nonlocal busy
-            if busy:  # one protocol, one client: a second one would interleave with the first
-                log.warning("refused a second connection from %s", writer.get_extra_info("peername"))
-                writer.close()
-                return
-            busy = True
-            protocol.set_writer(writer)
-            try:
-                await _pump(protocol, lambda: reader.read(1 << 16), limit)
-            except ConnectionError as exc:
-                log.info("the connection was lost: %s", exc)
-            finally:
-                if not served.done():
-                    served.set_result(None)
-
-        try:
-            listener = await asyncio.start_server(connection, host, port)
-        except OSError as exc:
-            print(f"codegen-lsp: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
-        log.info("listening on %s:%d", host, port)
-        async with listener:
-            await served
-            listener.close()
-            code = await _wind_down(protocol, EXIT_GRACE)
-        if protocol.writer is not None:
-            protocol.writer.close()
-        return code
-
-    try:
-        return asyncio.run(main())
-    finally:
-        server.shutdown()  # type: ignore[no-untyped-call]  # pygls: the thread pool

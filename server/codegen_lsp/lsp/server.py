@@ -31,7 +31,8 @@ from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
 from codegen_lsp.lsp.pool import ProviderPool
-from codegen_lsp.lsp.protocol import CodegenProtocol, serve_stdio, serve_tcp
+from codegen_lsp.lsp.protocol import CodegenProtocol
+from codegen_lsp.lsp.transport import serve_stdio, serve_tcp
 
 log = logging.getLogger(__name__)
 
