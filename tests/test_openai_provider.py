@@ -79,7 +79,9 @@ def text(deltas: list[Delta]) -> str:
 
 async def test_request_shape_and_streamed_answer(loopback: LoopbackServer) -> None:
     loopback.script(chat_reply("def f():\n", "    return 1\n"))
-    provider = OpenAIProvider(settings(loopback.base_url, api_key=KEY, headers={"X-Team": "a"}))
+    provider = OpenAIProvider(
+        settings(loopback.base_url, api_key=KEY, headers={"X-Team": "a"}, user="alice@example.com")
+    )
     request = CompletionRequest(
         messages=REQUEST.messages, temperature=0.0, max_tokens=64, stop=("\n\n\n",), model="other"
     )
@@ -99,6 +101,7 @@ async def test_request_shape_and_streamed_answer(loopback: LoopbackServer) -> No
         "temperature": 0.0,
         "max_tokens": 64,
         "stop": ["\n\n\n"],
+        "user": "alice@example.com",
     }
 
 
@@ -113,6 +116,7 @@ async def test_settings_fill_model_temperature_and_key_from_env(
     assert sent.json["model"] == "coder-1"
     assert sent.json["temperature"] == 0.5
     assert "max_tokens" not in sent.json
+    assert "user" not in sent.json  # only sent when configured
     assert sent.headers["authorization"] == f"Bearer {KEY}"
 
 

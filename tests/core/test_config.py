@@ -144,6 +144,29 @@ apply = "replace"
     assert settings.actions["add_types"].apply == "replace"
 
 
+def test_gateway_user_and_headers(tmp_path: Path, home: dict[str, str]) -> None:
+    """Per-request metadata for a gateway (LiteLLM per-user budgets): header values stay out of repr."""
+    write(
+        user_file(home),
+        """
+provider = "team"
+
+[providers.team]
+base_url = "http://127.0.0.1:4000/v1"
+user = "alice@example.com"
+headers = { "x-litellm-tags" = "editor,team-a" }
+""",
+    )
+    team = config.resolve(tmp_path, environ=home).providers["team"]
+    assert team.user == "alice@example.com"
+    assert dict(team.headers) == {"x-litellm-tags": "editor,team-a"}
+    assert "team-a" not in repr(team)
+    edited = config.resolve(
+        tmp_path, environ=home, overrides={"providers": {"team": {"user": "bob"}}}, overrides_source="editor"
+    )
+    assert edited.providers["team"].user == "bob"
+
+
 def test_model_path_is_relative_to_the_file_that_names_it(tmp_path: Path, home: dict[str, str]) -> None:
     path = write(
         tmp_path / ".codegen-lsp.toml",
@@ -192,6 +215,7 @@ def test_camel_case_from_editor(tmp_path: Path, home: dict[str, str]) -> None:
         pytest.param("[providers.x]\nmodel = 'm'", "providers.x: no base_url", id="no-base-url"),
         pytest.param("[actions.a]\napply = 'sideways'", "expected one of replace", id="bad-apply"),
         pytest.param("provider = ", "not valid TOML", id="bad-toml"),
+        pytest.param("[providers.x]\nuser = 7", "providers.x.user: expected a string", id="bad-user"),
     ],
 )
 def test_invalid_project_file_names_file_key_problem(

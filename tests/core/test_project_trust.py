@@ -50,7 +50,7 @@ def project(root: Path, text: str) -> Path:
 #: classified here on purpose (the test below fails until it is)
 ROUTES: dict[type, set[str]] = {
     Settings: {"providers", "provider", "fallback"},
-    ProviderSettings: {"type", "base_url", "model", "api_key_env", "api_key", "headers", "model_path", "preset"},
+    ProviderSettings: {"type", "base_url", "model", "api_key_env", "api_key", "headers", "user", "model_path", "preset"},
     ActionSettings: {"provider", "model"},
     ContextSettings: set(),
     InlineSettings: {"provider", "model"},

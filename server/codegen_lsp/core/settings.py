@@ -208,7 +208,11 @@ class ProviderSettings:
     api_key: str | None = option(
         None, check=check_str, top_level=True, in_table=False, repr=False, routes=True
     )
+    #: extra HTTP headers; their values may be credentials, so they stay out of ``repr``
     headers: Mapping[str, str] = option(check=check_headers, factory=dict, repr=False, routes=True)
+    #: sent as the request's ``user`` field, e.g. for a gateway's per-user budgets and spend logs; it
+    #: says whom requests are charged to, so a project file sets it only once trusted
+    user: str | None = option(None, check=check_str, routes=True)
     timeouts: Timeouts = option(check=Table(Timeouts), factory=Timeouts, top_level=True)
     max_retries: int = option(2, check=check_int, sane_max=5)
     temperature: float | None = option(0.2, check=check_opt_number)

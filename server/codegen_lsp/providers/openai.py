@@ -65,4 +65,6 @@ class OpenAIProvider(HTTPProvider):
             body["max_tokens"] = max_tokens
         if request.stop:
             body["stop"] = list(request.stop)
+        if self.settings.user:
+            body["user"] = self.settings.user
         return body
