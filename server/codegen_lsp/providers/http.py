@@ -28,15 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import functools
 import json
 import os
-import socket
 import ssl
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
-from typing import Any, NoReturn, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -44,24 +41,15 @@ from codegen_lsp import redaction
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import Delta
 from codegen_lsp.errors import (
-    AuthError,
-    ConnectionFailed,
-    ConnectTimeout,
-    FirstTokenTimeout,
-    IdleTimeout,
-    NotFoundError,
     ProviderError,
     ProviderUnavailable,
-    RateLimitError,
-    ServerError,
     StreamError,
-    TLSError,
 )
 from codegen_lsp.providers.chat_stream import error_from_payload
+from codegen_lsp.providers.deadline import deadline as deadline_at
 from codegen_lsp.providers.fim_stream import line_too_long
+from codegen_lsp.providers.http_errors import HTTPErrors, reason, short
 
-#: how much of an error body we read and quote: enough for any JSON error, bounded for HTML pages
-_MAX_ERROR_BODY = 64 * 1024
 #: same-origin redirects followed before giving up
 _MAX_REDIRECTS = 5
 #: redirects that keep the POST (RFC 9110 lets clients keep the method on 301/302 too); a 303
@@ -75,32 +63,6 @@ _MIN_MAX_LINE = 1024 * 1024
 _BODY_END_GRACE = 0.02
 
 _T = TypeVar("_T")
-
-
-def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms``, else ``Retry-After`` (seconds or an
-    HTTP date). None when absent or unreadable. Not capped here; the retry policy caps it."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    millis = lowered.get("retry-after-ms")
-    if millis:
-        try:
-            return max(0.0, float(millis) / 1000.0)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def ssl_context_from_env(environ: Mapping[str, str]) -> ssl.SSLContext:
@@ -175,12 +137,9 @@ class BodyDecoder(StreamState, Protocol):
         ...
 
 
-class HTTPProvider:
+class HTTPProvider(HTTPErrors):
     """One HTTP model server: client, key, timeouts and errors. See the module docstring."""
 
-    #: what the server is supposed to be and to send, for the message about an unexpected answer
-    api_description = "an OpenAI-compatible API"
-    stream_description = "an event stream"
     #: the media type of the stream, sent as Accept and expected back
     media_type = "text/event-stream"
 
@@ -244,9 +203,6 @@ class HTTPProvider:
             )
         return self._client
 
-    def _api_key(self) -> str | None:
-        return self.settings.resolve_api_key(self._environ)
-
     @property
     def _max_line(self) -> int:
         """The most bytes one line of the stream (or a whole JSON answer) may take: room for
@@ -277,9 +233,8 @@ class HTTPProvider:
             redaction.remember(key)
             headers["Authorization"] = f"Bearer {key}"
         http_request = client.build_request("POST", url, json=body, headers=headers)
-        scope = asyncio.timeout_at(deadline)
         try:
-            async with scope:
+            async with deadline_at(deadline, self._first_token_timeout):
                 response = await client.send(http_request, stream=True)
                 for _ in range(_MAX_REDIRECTS):
                     if not response.has_redirect_location:
@@ -291,10 +246,6 @@ class HTTPProvider:
                 if response.has_redirect_location:
                     await response.aclose()
                     raise self._not_followed(response, f"it redirected more than {_MAX_REDIRECTS} times")
-        except TimeoutError:
-            if scope.expired():
-                self._first_token_timeout()
-            raise
         except httpx.HTTPError as exc:
             self._transport_error(exc)
         if not 200 <= response.status_code < 300:
@@ -351,22 +302,17 @@ class HTTPProvider:
                 if state.progress != seen:
                     seen = state.progress
                     deadline, expired = loop.time() + idle, self._idle_timeout
-                scope = asyncio.timeout_at(deadline)
                 try:
-                    async with scope:
+                    async with deadline_at(deadline, expired):
                         item = await anext(items)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    if scope.expired():
-                        expired()
-                    raise
                 except (httpx.ReadError, httpx.RemoteProtocolError) as exc:
                     if state.finish_reason is not None:
                         break  # the answer was complete; only the goodbye went missing
                     raise StreamError(
                         f"The connection to {self.host} broke in the middle of the answer "
-                        f"({_reason(exc)}). Try again.",
+                        f"({reason(exc)}). Try again.",
                         provider=self.name,
                         host=self.host,
                     ) from None
@@ -385,10 +331,9 @@ class HTTPProvider:
     async def _read_document(self, response: httpx.Response, deadline: float) -> Any:
         """The whole JSON body of a server that answered without streaming; an ``error`` object in
         it is raised as the matching error."""
-        scope = asyncio.timeout_at(deadline)
         limit = self._max_line
         try:
-            async with scope:
+            async with deadline_at(deadline, self._first_token_timeout):
                 pieces: list[bytes] = []
                 size = 0
                 async for piece in response.aiter_bytes():
@@ -397,10 +342,6 @@ class HTTPProvider:
                         raise line_too_long(limit, host=self.host, provider=self.name)
                     pieces.append(piece)
                 raw = b"".join(pieces)
-        except TimeoutError:
-            if scope.expired():
-                self._first_token_timeout()
-            raise
         except httpx.HTTPError as exc:
             self._transport_error(exc)
         try:
@@ -433,149 +374,6 @@ class HTTPProvider:
             raise self._not_followed(response, "a 303 asks for a GET elsewhere, not an answer")
         return target
 
-    def _not_followed(self, response: httpx.Response, why: str) -> ServerError:
-        error = ServerError(
-            f"{self.host} redirected the request ({_phrase(response)}); not followed: {why}.",
-            provider=self.name,
-            host=self.host,
-            status=response.status_code,
-        )
-        error.retryable = False  # the same request is redirected the same way again
-        return error
-
-    def _not_a_stream(self, response: httpx.Response) -> NoReturn:
-        # as sent, not lower-cased: the redactor must recognise whatever a server echoes here
-        kind = _short(response.headers.get("content-type", "").partition(";")[0], 60) or "no content type"
-        raise StreamError(
-            f"{self.host} answered {response.status_code} with {kind} instead of {self.stream_description}. "
-            f"Is {self._shown_url} {self.api_description}?",
-            provider=self.name,
-            host=self.host,
-            status=response.status_code,
-        )
-
-    # -- errors ----------------------------------------------------------------------------------
-
-    def _first_token_timeout(self) -> NoReturn:
-        limit = self.settings.timeouts.first_token
-        raise FirstTokenTimeout(
-            f"{self.host} produced no answer within {limit:g} s (first-token timeout). The model may be "
-            "loading or the server busy; raise timeouts.first_token for slow local models.",
-            provider=self.name,
-            host=self.host,
-        ) from None
-
-    def _idle_timeout(self) -> NoReturn:
-        limit = self.settings.timeouts.idle
-        raise IdleTimeout(
-            f"The stream from {self.host} brought no content for more than {limit:g} s (idle timeout; "
-            "keep-alives and empty chunks do not count). Try again, or raise timeouts.idle.",
-            provider=self.name,
-            host=self.host,
-        ) from None
-
-    def _transport_error(self, exc: httpx.HTTPError) -> NoReturn:
-        host, reason = self.host, _reason(exc)
-        common: dict[str, Any] = {"provider": self.name, "host": host}
-        if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout | httpx.WriteTimeout):
-            limit = self.settings.timeouts.connect
-            raise ConnectTimeout(
-                f"Could not connect to {host} within {limit:g} s (connect timeout). Check that the server "
-                "is reachable; raise timeouts.connect on a slow network.",
-                **common,
-            ) from None
-        if _is_tls_failure(exc):
-            raise TLSError(
-                f"The TLS connection to {host} failed ({reason}). If a proxy or a private certificate "
-                "authority sits in between, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at its CA bundle.",
-                **common,
-            ) from None
-        if isinstance(exc, httpx.ProxyError):
-            raise ConnectionFailed(
-                f"The proxy refused the connection to {host} ({reason}). Check HTTP_PROXY/HTTPS_PROXY "
-                "and NO_PROXY.",
-                **common,
-            ) from None
-        if isinstance(exc, httpx.UnsupportedProtocol):
-            raise ProviderUnavailable(
-                f"Provider '{self.name}': cannot use the base URL {self._shown_url!r} ({reason}).",
-                **common,
-            ) from None
-        if isinstance(exc, httpx.ConnectError):
-            raise ConnectionFailed(
-                f"Could not connect to {host} ({reason}). Is the server running at {self._shown_url}?",
-                **common,
-            ) from None
-        raise ConnectionFailed(
-            f"The connection to {host} failed before an answer arrived ({reason}). Try again.",
-            **common,
-        ) from None
-
-    def _not_found_advice(self) -> str:
-        model = self.model or "(none)"
-        return f"Check the model name ('{model}') and the base URL (most servers expect it to end in /v1)."
-
-    async def _raise_for_status(self, response: httpx.Response) -> NoReturn:
-        status = response.status_code
-        try:
-            raw = b""
-            async for part in response.aiter_bytes():
-                raw += part
-                if len(raw) >= _MAX_ERROR_BODY:
-                    break
-        except httpx.HTTPError:
-            pass
-        detail = self._redact(_error_detail(raw))
-        said = f": {detail}" if detail else ""
-        host = self.host
-        phrase = _phrase(response)
-        common: dict[str, Any] = {"provider": self.name, "host": host, "status": status}
-        retry_after = parse_retry_after(response.headers)
-        if status in (401, 403):
-            raise AuthError(f"{host} refused the request ({phrase}){said}. {self._key_advice()}", **common)
-        if status == 404:
-            raise NotFoundError(
-                f"{host} answered {phrase} for {_without_userinfo(response.request.url)}{said}. "
-                f"{self._not_found_advice()}",
-                **common,
-            )
-        if status == 429:
-            wait = f" The server asks to wait {retry_after:g} s." if retry_after is not None else ""
-            raise RateLimitError(
-                f"{host} is rate limiting requests ({phrase}){said}.{wait} Wait a moment, or check the "
-                "plan's quota.",
-                retry_after=retry_after,
-                **common,
-            )
-        if status in (408, 409) or status >= 500:
-            raise ServerError(
-                f"{host} failed to answer ({phrase}){said}. This is on the server's side; try again later.",
-                retry_after=retry_after,
-                **common,
-            )
-        error = ServerError(
-            f"{host} rejected the request ({phrase}){said}. Check the model name and the options sent.",
-            **common,
-        )
-        error.retryable = False  # a 4xx like 400/422 will fail the same way again
-        raise error
-
-    def _key_advice(self) -> str:
-        env = self.settings.api_key_env
-        if self._api_key() is None:
-            if env:
-                return f"No API key was sent: set the environment variable {env}."
-            return (
-                f"No API key was sent: set api_key_env in [providers.{self.name}] to the variable that "
-                "holds the key, or set CODEGEN_LSP_API_KEY."
-            )
-        where = f"the key in {env}" if env and not self.settings.api_key else "the API key"
-        return f"Check {where}: it may be wrong, expired, or lack access to this model."
-
-    def _redact(self, text: str) -> str:
-        redaction.remember(self._api_key())
-        return redaction.redact(text)
-
     def _redacted(self, decode: Callable[..., list[Delta]], *args: Any) -> list[Delta]:
         """Run a decoder step; an error it raises from server text loses any echo of the key."""
         try:
@@ -593,22 +391,7 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
 def _shown_origin(url: httpx.URL) -> str:
     """``scheme://host[:port]`` of a URL a server sent: its path and query are not quoted."""
     port = f":{url.port}" if url.port else ""
-    return _short(f"{url.scheme}://{url.host}{port}", 120)
-
-
-def _without_userinfo(url: httpx.URL) -> str:
-    return str(url.copy_with(userinfo=b""))
-
-
-def _short(text: str, limit: int) -> str:
-    """Server text fit to quote in one line: printable, at most ``limit`` characters."""
-    clean = "".join(c if c.isprintable() else " " for c in text).strip()
-    return clean if len(clean) <= limit else f"{clean[: limit - 1]}…"
-
-
-def _phrase(response: httpx.Response) -> str:
-    """``404 Not Found``: the status and, shortened, the reason phrase the server chose."""
-    return f"{response.status_code} {_short(response.reason_phrase, 60)}".strip()
+    return short(f"{url.scheme}://{url.host}{port}", 120)
 
 
 async def _body_pieces(response: httpx.Response, decoder: BodyDecoder) -> AsyncIterator[bytes]:
@@ -634,48 +417,3 @@ async def _body_pieces(response: httpx.Response, decoder: BodyDecoder) -> AsyncI
         close = getattr(body, "aclose", None)  # httpx's iterator is an async generator
         if close is not None:
             await close()
-
-
-def _error_detail(raw: bytes) -> str:
-    """The human part of an error body: ``error.message`` of a JSON error, else a short text."""
-    text = raw.decode("utf-8", "replace").strip()
-    if not text:
-        return ""
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError:
-        if text.lstrip().startswith("<"):
-            return ""  # an HTML error page says nothing useful in one line
-        return " ".join(text.split())[:300]
-    body = payload.get("error", payload) if isinstance(payload, dict) else payload
-    if isinstance(body, dict):
-        message = body.get("message") or body.get("detail") or body.get("msg")
-        return " ".join(str(message).split())[:300] if message else ""
-    return " ".join(str(body).split())[:300]
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    return any(
-        isinstance(cause, ssl.SSLError) for cause in _causes(exc)
-    ) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    chain: list[BaseException] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(chain) < 8 and seen not in chain:
-        chain.append(seen)
-        seen = seen.__cause__ or seen.__context__
-    return chain
-
-
-def _reason(exc: BaseException) -> str:
-    """A short cause for a transport error: httpx often says only "All connection attempts
-    failed", while the useful errno sits further down the exception chain."""
-    for cause in _causes(exc):
-        if isinstance(cause, ConnectionRefusedError) or "Connection refused" in str(cause):
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return "the host name could not be resolved"
-    text = str(exc).strip()
-    return text or type(exc).__name__

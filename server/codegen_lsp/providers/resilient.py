@@ -29,7 +29,7 @@ import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, Protocol, Self, TypeVar
+from typing import Generic, Literal, NoReturn, Protocol, Self, TypeVar
 
 from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.provider import Provider
@@ -44,6 +44,7 @@ from codegen_lsp.errors import (
     RateLimitError,
     TotalTimeout,
 )
+from codegen_lsp.providers.deadline import deadline
 
 logger = logging.getLogger("codegen_lsp.providers")
 
@@ -109,24 +110,23 @@ async def capped(deltas: AsyncGenerator[Delta, None], caps: Caps, name: str) -> 
     """``deltas`` under ``caps``: each read may last only until the deadline, and the text must
     stay within the size; either raises and leaves ``deltas`` to the caller to close."""
     loop = asyncio.get_running_loop()
-    deadline = None if caps.total is None else loop.time() + caps.total
+    when = None if caps.total is None else loop.time() + caps.total
     size = 0
+
+    def expired() -> NoReturn:
+        raise TotalTimeout(
+            f"{name} was still answering after {caps.total:g} s (total timeout), so the answer "
+            "was dropped. Check that the server honours max_tokens, or raise timeouts.total "
+            "for a model that is really this slow.",
+            provider=name,
+        ) from None
+
     while True:
-        scope = asyncio.timeout_at(deadline)
         try:
-            async with scope:
+            async with deadline(when, expired):
                 delta = await anext(deltas)
         except StopAsyncIteration:
             return
-        except TimeoutError:
-            if scope.expired():
-                raise TotalTimeout(
-                    f"{name} was still answering after {caps.total:g} s (total timeout), so the answer "
-                    "was dropped. Check that the server honours max_tokens, or raise timeouts.total "
-                    "for a model that is really this slow.",
-                    provider=name,
-                ) from None
-            raise
         size += len(delta.text)
         if caps.max_chars is not None and size > caps.max_chars:
             raise AnswerTooLarge(
