@@ -102,22 +102,7 @@ class ChatStreamDecoder:
             return self._final()
         if not data.strip():
             return []
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError:
-            raise StreamError(
-                f"{self._where()} sent a malformed stream chunk (not JSON): {data[:80]!r}",
-                provider=self.provider,
-                host=self.host,
-            ) from None
-        if event == "error" or (isinstance(chunk, dict) and chunk.get("error") is not None):
-            raise error_from_payload(chunk, host=self.host, provider=self.provider)
-        if not isinstance(chunk, dict):
-            raise StreamError(
-                f"{self._where()} sent an unexpected stream chunk: {data[:80]!r}",
-                provider=self.provider,
-                host=self.host,
-            )
+        chunk = parse_chunk(data, host=self.host, provider=self.provider, error=event == "error")
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self.usage = Usage(
@@ -154,12 +139,7 @@ class ChatStreamDecoder:
         if self.done or self.finish_reason is not None:
             self.done = True
             return self._final()
-        raise StreamError(
-            f"The stream from {self._where()} ended before the answer was complete (truncated). "
-            "Try again; if it keeps happening, check the server's logs or a proxy's timeout.",
-            provider=self.provider,
-            host=self.host,
-        )
+        raise truncated(host=self.host, provider=self.provider)
 
     def _final(self) -> list[Delta]:
         if self._final_sent:
@@ -172,8 +152,37 @@ class ChatStreamDecoder:
         deltas.append(Delta(finish_reason=self.finish_reason, usage=self.usage))
         return deltas
 
-    def _where(self) -> str:
-        return self.host or "the provider"
+
+def parse_chunk(data: str, *, host: str | None, provider: str | None, error: bool = False) -> dict[str, Any]:
+    """One JSON chunk of a stream; an error chunk (or any chunk of an ``error`` event) is raised as
+    the matching :class:`ProviderError`, and so is a chunk that is not a JSON object."""
+    try:
+        chunk = json.loads(data)
+    except json.JSONDecodeError:
+        raise StreamError(
+            f"{host or 'the provider'} sent a malformed stream chunk (not JSON): {data[:80]!r}",
+            provider=provider,
+            host=host,
+        ) from None
+    if error or (isinstance(chunk, dict) and chunk.get("error") is not None):
+        raise error_from_payload(chunk, host=host, provider=provider)
+    if not isinstance(chunk, dict):
+        raise StreamError(
+            f"{host or 'the provider'} sent an unexpected stream chunk: {data[:80]!r}",
+            provider=provider,
+            host=host,
+        )
+    return chunk
+
+
+def truncated(*, host: str | None, provider: str | None) -> StreamError:
+    """The error for a stream that ended before the answer was complete."""
+    return StreamError(
+        f"The stream from {host or 'the provider'} ended before the answer was complete (truncated). "
+        "Try again; if it keeps happening, check the server's logs or a proxy's timeout.",
+        provider=provider,
+        host=host,
+    )
 
 
 def _int(value: Any) -> int | None:

@@ -47,6 +47,8 @@ class HTTPInfiller(HTTPProvider):
     #: the endpoint, relative to ``base_url`` (or to the server's root with ``from_root``)
     path: ClassVar[str]
     from_root: ClassVar[bool] = False
+    #: ask for the token counts in the last chunk (``stream_options.include_usage``)
+    include_usage: ClassVar[bool] = False
 
     def __init__(self, settings: ProviderSettings, *, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(settings, environ=environ)
@@ -72,7 +74,15 @@ class HTTPInfiller(HTTPProvider):
         return CompletionsStreamDecoder(host=self.host, provider=self.name, max_line=self._max_line)
 
     def _body(self, request: InfillRequest) -> dict[str, Any]:
-        raise NotImplementedError
+        """``prompt`` + ``suffix`` with the OpenAI names (``/completions``, Mistral)."""
+        return _set(
+            {"prompt": request.prefix, "suffix": request.suffix, "stream": True},
+            stream_options={"include_usage": True} if self.include_usage else None,
+            model=self._model(request),
+            max_tokens=self._max_tokens(request),
+            temperature=self._temperature(request),
+            stop=list(request.stop),
+        )
 
     # the values every format sends, under its own names
 
@@ -101,16 +111,7 @@ class CompletionsInfiller(HTTPInfiller):
     fim_format = "completions"
     path = "/completions"
     api_description = "an OpenAI-compatible API with /completions"
-
-    def _body(self, request: InfillRequest) -> dict[str, Any]:
-        return _set(
-            {"prompt": request.prefix, "suffix": request.suffix, "stream": True},
-            stream_options={"include_usage": True},
-            model=self._model(request),
-            max_tokens=self._max_tokens(request),
-            temperature=self._temperature(request),
-            stop=list(request.stop),
-        )
+    include_usage = True
 
 
 class MistralInfiller(HTTPInfiller):
@@ -119,15 +120,6 @@ class MistralInfiller(HTTPInfiller):
     fim_format = "mistral"
     path = "/fim/completions"
     api_description = "Mistral's API (or another with /fim/completions)"
-
-    def _body(self, request: InfillRequest) -> dict[str, Any]:
-        return _set(
-            {"prompt": request.prefix, "suffix": request.suffix, "stream": True},
-            model=self._model(request),
-            max_tokens=self._max_tokens(request),
-            temperature=self._temperature(request),
-            stop=list(request.stop),
-        )
 
 
 class LlamaCppInfiller(HTTPInfiller):

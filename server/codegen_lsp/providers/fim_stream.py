@@ -33,13 +33,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from codegen_lsp.core.types import Delta, Usage
-from codegen_lsp.errors import AnswerTooLarge, ProviderError, StreamError
-from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
+from codegen_lsp.errors import AnswerTooLarge, ProviderError
+from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload, parse_chunk, truncated
 
 _EOL = re.compile(rb"\r\n|\r|\n")
+_T = TypeVar("_T")
 
 
 class LineTooLong(Exception):
@@ -154,13 +155,24 @@ class SSEDecoder:
         return events
 
 
-class _Holding:
-    """An error met after some text in the same piece of body is raised at the next call
-    instead, so that text still reaches the consumer whatever the cut between pieces was."""
+class _Source(Protocol[_T]):
+    """Where a decoder's items come from: :class:`LineSplitter` (lines) or :class:`SSEDecoder` (events)."""
 
-    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
+    def feed(self, data: bytes) -> list[_T]: ...
+
+    def flush(self) -> list[_T]: ...
+
+
+class _Decoder(Generic[_T]):
+    """What every body decoder shares: bytes → items (lines or events) under the line cap, each
+    item → deltas by :meth:`_step`, and an error met after some text in the same piece of body
+    held and raised at the next call instead, so that text still reaches the consumer whatever
+    the cut between pieces was."""
+
+    def __init__(self, source: _Source[_T], *, host: str | None = None, provider: str | None = None) -> None:
         self.host = host
         self.provider = provider
+        self._source = source
         self._held: ProviderError | None = None
 
     @property
@@ -168,18 +180,39 @@ class _Holding:
         """An error waits to be raised by the next :meth:`feed` (which may be ``feed(b"")``)."""
         return self._held is not None
 
+    def feed(self, data: bytes) -> list[Delta]:
+        self._raise_held()
+        try:
+            items = self._source.feed(data)
+        except LineTooLong as exc:
+            raise line_too_long(exc.limit, host=self.host, provider=self.provider) from None
+        return self._each(items)
+
+    def _step(self, item: _T) -> list[Delta]:
+        """The deltas of one item; nothing once the stream said it was done."""
+        raise NotImplementedError
+
+    def _flushed(self) -> list[Delta]:
+        """The deltas of what the source still held when the transport ended."""
+        self._raise_held()
+        return self._each(self._source.flush())
+
+    def _each(self, items: list[_T]) -> list[Delta]:
+        deltas: list[Delta] = []
+        for item in items:
+            try:
+                deltas.extend(self._step(item))
+            except ProviderError as error:
+                if not deltas:
+                    raise
+                self._held = error
+                break
+        return deltas
+
     def _raise_held(self) -> None:
         if self._held is not None:
             error, self._held = self._held, None
             raise error
-
-    def _hold(self, error: ProviderError, deltas: list[Delta]) -> None:
-        if not deltas:
-            raise error
-        self._held = error
-
-    def _too_long(self, exc: LineTooLong) -> AnswerTooLarge:
-        return line_too_long(exc.limit, host=self.host, provider=self.provider)
 
 
 def _size(count: int) -> str:
@@ -197,14 +230,13 @@ def line_too_long(limit: int, *, host: str | None, provider: str | None) -> Answ
     )
 
 
-class CompletionsStreamDecoder(_Holding):
+class CompletionsStreamDecoder(_Decoder[SSEEvent]):
     """OpenAI-style completion chunks over SSE: ``/completions`` and Mistral's ``/fim/completions``."""
 
     def __init__(
         self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
     ) -> None:
-        super().__init__(host=host, provider=provider)
-        self._sse = SSEDecoder(max_line)
+        super().__init__(SSEDecoder(max_line), host=host, provider=provider)
         self._chunks = ChatStreamDecoder(host=host, provider=provider)
 
     @property
@@ -219,62 +251,42 @@ class CompletionsStreamDecoder(_Holding):
     def finish_reason(self) -> str | None:
         return self._chunks.finish_reason
 
-    def feed(self, data: bytes) -> list[Delta]:
-        self._raise_held()
-        try:
-            events = self._sse.feed(data)
-        except LineTooLong as exc:
-            raise self._too_long(exc) from None
-        return self._events(events)
-
     def finish(self) -> list[Delta]:
-        self._raise_held()
         # the flush ends at most one event, so an error there has no text before it to hold
-        return self._events(self._sse.flush()) + self._chunks.finish()
+        return self._flushed() + self._chunks.finish()
 
     def document(self, payload: Any) -> list[Delta]:
         return self._chunks.feed(json.dumps(payload)) + self._chunks.finish()
 
-    def _events(self, events: list[SSEEvent]) -> list[Delta]:
-        deltas: list[Delta] = []
-        for event in events:
-            try:
-                deltas.extend(self._chunks.feed(event.data, event.event or "message"))
-            except ProviderError as error:
-                self._hold(error, deltas)
-                break
-        return deltas
+    def _step(self, item: SSEEvent) -> list[Delta]:
+        return self._chunks.feed(item.data, item.event or "message")
 
 
-class _JSONStreamDecoder(_Holding):
+class _JSONStreamDecoder(_Decoder[_T]):
     """What the llama.cpp and Ollama decoders share: state, JSON checks, the final delta."""
 
-    def __init__(self, *, host: str | None = None, provider: str | None = None) -> None:
-        super().__init__(host=host, provider=provider)
+    def __init__(self, source: _Source[_T], *, host: str | None = None, provider: str | None = None) -> None:
+        super().__init__(source, host=host, provider=provider)
         #: characters of model output seen (answer and thinking): the idle timeout restarts
         #: only when this grows, so empty chunks sent as heartbeats do not keep a stream alive
         self.progress = 0
         self.done = False
         self.finish_reason: str | None = None
 
+    def finish(self) -> list[Delta]:
+        deltas = self._flushed()
+        if not self.done:
+            raise truncated(host=self.host, provider=self.provider)
+        return deltas
+
+    def _step(self, item: _T) -> list[Delta]:
+        return [] if self.done else self._chunk(item)  # nothing after the last chunk is part of the answer
+
+    def _chunk(self, item: _T) -> list[Delta]:
+        raise NotImplementedError
+
     def _json(self, text: str) -> dict[str, Any]:
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError:
-            raise StreamError(
-                f"{self._where()} sent a malformed stream chunk (not JSON): {text[:80]!r}",
-                provider=self.provider,
-                host=self.host,
-            ) from None
-        if isinstance(payload, dict) and payload.get("error") is not None:
-            raise error_from_payload(payload, host=self.host, provider=self.provider)
-        if not isinstance(payload, dict):
-            raise StreamError(
-                f"{self._where()} sent an unexpected stream chunk: {text[:80]!r}",
-                provider=self.provider,
-                host=self.host,
-            )
-        return payload
+        return parse_chunk(text, host=self.host, provider=self.provider)
 
     def _text(self, value: Any) -> list[Delta]:
         if isinstance(value, str) and value:
@@ -287,71 +299,32 @@ class _JSONStreamDecoder(_Holding):
         self.finish_reason = reason
         return Delta(finish_reason=reason, usage=usage)
 
-    def _truncated(self) -> StreamError:
-        return StreamError(
-            f"The stream from {self._where()} ended before the answer was complete (truncated). "
-            "Try again; if it keeps happening, check the server's logs or a proxy's timeout.",
-            provider=self.provider,
-            host=self.host,
-        )
 
-    def _where(self) -> str:
-        return self.host or "the provider"
-
-
-class LlamaInfillDecoder(_JSONStreamDecoder):
+class LlamaInfillDecoder(_JSONStreamDecoder[SSEEvent]):
     """llama.cpp's native ``/infill`` (and ``/completion``) stream. See the module docstring."""
 
     def __init__(
         self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
     ) -> None:
-        super().__init__(host=host, provider=provider)
-        self._sse = SSEDecoder(max_line)
-
-    def feed(self, data: bytes) -> list[Delta]:
-        self._raise_held()
-        try:
-            events = self._sse.feed(data)
-        except LineTooLong as exc:
-            raise self._too_long(exc) from None
-        return self._events(events)
-
-    def finish(self) -> list[Delta]:
-        self._raise_held()
-        deltas = self._events(self._sse.flush())
-        if not self.done:
-            raise self._truncated()
-        return deltas
+        super().__init__(SSEDecoder(max_line), host=host, provider=provider)
 
     def document(self, payload: Any) -> list[Delta]:
-        deltas = self._chunk(payload if isinstance(payload, dict) else {})
+        deltas = self._deltas(payload if isinstance(payload, dict) else {})
         if not self.done:
             deltas.append(self._final("stop", Usage()))
         return deltas
 
-    def _events(self, events: list[SSEEvent]) -> list[Delta]:
-        deltas: list[Delta] = []
-        for event in events:
-            if self.done:
-                break  # nothing after the last chunk is part of the answer
-            try:
-                deltas.extend(self._event(event))
-            except ProviderError as error:
-                self._hold(error, deltas)
-                break
-        return deltas
-
-    def _event(self, event: SSEEvent) -> list[Delta]:
-        data = event.data.strip()
-        if event.event == "error":
+    def _chunk(self, item: SSEEvent) -> list[Delta]:
+        data = item.data.strip()
+        if item.event == "error":
             raise error_from_payload(_loads_or_text(data), host=self.host, provider=self.provider)
         if not data:
             return []
         if data == "[DONE]":  # not sent by /infill, but harmless from a proxy that adds it
             return [self._final(self.finish_reason or "stop", Usage())]
-        return self._chunk(self._json(data))
+        return self._deltas(self._json(data))
 
-    def _chunk(self, chunk: dict[str, Any]) -> list[Delta]:
+    def _deltas(self, chunk: dict[str, Any]) -> list[Delta]:
         deltas = self._text(chunk.get("content"))
         if chunk.get("stop") is True:
             limit = chunk.get("stop_type") == "limit" or chunk.get("stopped_limit") is True
@@ -363,49 +336,21 @@ class LlamaInfillDecoder(_JSONStreamDecoder):
         return deltas
 
 
-class OllamaGenerateDecoder(_JSONStreamDecoder):
+class OllamaGenerateDecoder(_JSONStreamDecoder[str]):
     """Ollama's native ``/api/generate`` NDJSON stream. See the module docstring."""
 
     def __init__(
         self, *, host: str | None = None, provider: str | None = None, max_line: int | None = None
     ) -> None:
-        super().__init__(host=host, provider=provider)
-        self._lines = LineSplitter(max_line)
-
-    def feed(self, data: bytes) -> list[Delta]:
-        self._raise_held()
-        try:
-            lines = self._lines.feed(data)
-        except LineTooLong as exc:
-            raise self._too_long(exc) from None
-        return self._decode(lines)
-
-    def finish(self) -> list[Delta]:
-        self._raise_held()
-        deltas = self._decode(self._lines.flush())
-        if not self.done:
-            raise self._truncated()
-        return deltas
+        super().__init__(LineSplitter(max_line), host=host, provider=provider)
 
     def document(self, payload: Any) -> list[Delta]:
-        return self._decode([json.dumps(payload)])
+        return self._each([json.dumps(payload)])
 
-    def _decode(self, lines: list[str]) -> list[Delta]:
-        deltas: list[Delta] = []
-        for line in lines:
-            if self.done:
-                break
-            try:
-                deltas.extend(self._line(line))
-            except ProviderError as error:
-                self._hold(error, deltas)
-                break
-        return deltas
-
-    def _line(self, line: str) -> list[Delta]:
-        if not line.strip():
+    def _chunk(self, item: str) -> list[Delta]:
+        if not item.strip():
             return []
-        chunk = self._json(line)
+        chunk = self._json(item)
         thinking = chunk.get("thinking")
         if isinstance(thinking, str):
             self.progress += len(thinking)  # a thinking model is generating, just not the answer yet
