@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from codegen_lsp.core import config, options
+from codegen_lsp.core import config, layers, options
 from codegen_lsp.core.settings import (
     ActionSettings,
     ContextSettings,
@@ -39,7 +39,7 @@ def _no_local_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def project(root: Path, text: str) -> Path:
     (root / ".git").mkdir(parents=True, exist_ok=True)
-    path = root / config.PROJECT_FILE
+    path = root / layers.PROJECT_FILE
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -127,7 +127,7 @@ def test_what_an_untrusted_file_may_set(
     tmp_path: Path, env: dict[str, str], toml: str, kept: dict[str, Any], ignored: tuple[str, ...]
 ) -> None:
     path = project(tmp_path, toml)
-    layer = config.project_layer(path, env)
+    layer = layers.project_layer(path, env)
     assert dict(layer.data) == kept
     if ignored:
         assert layer.untrusted is not None
@@ -166,7 +166,7 @@ def test_the_store_is_keyed_by_real_path_and_private(tmp_path: Path, env: dict[s
     link = tmp_path / "alias"
     link.symlink_to(tmp_path / "repo")
     store = TrustStore.of(env)
-    store.trust(link / config.PROJECT_FILE, fingerprint(path.read_bytes()))
+    store.trust(link / layers.PROJECT_FILE, fingerprint(path.read_bytes()))
     assert store.state(path, fingerprint(path.read_bytes())) == "trusted"
     assert store.path == tmp_path / "state" / "codegen-lsp" / "trusted.json"
     assert store.path.stat().st_mode & 0o077 == 0
@@ -189,7 +189,7 @@ def test_a_damaged_store_trusts_nothing(tmp_path: Path, env: dict[str, str], con
 def test_an_unwritable_store_is_a_config_error(tmp_path: Path, env: dict[str, str]) -> None:
     (tmp_path / "state").write_text("a file where the folder should be", encoding="utf-8")
     with pytest.raises(ConfigError, match="cannot record trust"):
-        TrustStore.of(env).trust(tmp_path / config.PROJECT_FILE, "0" * 64)
+        TrustStore.of(env).trust(tmp_path / layers.PROJECT_FILE, "0" * 64)
 
 
 # --- where the project file is searched ---------------------------------------------------------------
@@ -214,20 +214,20 @@ def test_the_search_stops_at_the_workspace_or_repository_root(
 ) -> None:
     base = tmp_path / "t"
     for name, content in layout.items():
-        target = base / name.replace("F", config.PROJECT_FILE)
+        target = base / name.replace("F", layers.PROJECT_FILE)
         if content is None:
             target.mkdir(parents=True, exist_ok=True)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(content, encoding="utf-8")
     (base / start).mkdir(parents=True, exist_ok=True)
-    result = config.find_project_file(base / start, base / workspace if workspace else None)
-    expected = base / found.replace("F", config.PROJECT_FILE) if found else None
+    result = layers.find_project_file(base / start, base / workspace if workspace else None)
+    expected = base / found.replace("F", layers.PROJECT_FILE) if found else None
     assert result == expected
 
 
 def test_the_search_never_reaches_the_filesystem_root(tmp_path: Path) -> None:
-    bounds = config.project_bounds(tmp_path / "x" / "y")
+    bounds = layers.project_bounds(tmp_path / "x" / "y")
     assert Path(os.path.abspath(os.sep)) not in bounds
 
 
@@ -274,7 +274,7 @@ def test_describe_says_what_was_ignored(tmp_path: Path, env: dict[str, str]) -> 
         for what, value, origin in config.describe(config.resolve(tmp_path, environ=env))
     }
     assert rows["NOT TRUSTED"][0] == "ignored base_url"
-    assert rows["stream_edits"] == ("true", f"project config {tmp_path / config.PROJECT_FILE} (not trusted)")
+    assert rows["stream_edits"] == ("true", f"project config {tmp_path / layers.PROJECT_FILE} (not trusted)")
 
 
 def test_split_untrusted_leaves_its_input_alone() -> None:

@@ -38,28 +38,28 @@ async def check(args: argparse.Namespace) -> int:
 
 
 def trust(args: argparse.Namespace) -> int:
-    from codegen_lsp.core import config
+    from codegen_lsp.core import layers
     from codegen_lsp.core.trust import TrustStore, fingerprint
 
     start: Path = args.path or Path.cwd()
-    if start.name == config.PROJECT_FILE and start.is_file():
+    if start.name == layers.PROJECT_FILE and start.is_file():
         path: Path | None = start
     else:
-        path = config.find_project_file(start)
+        path = layers.find_project_file(start)
     if path is None:
         raise ConfigError(
-            f"no {config.PROJECT_FILE} in {start} or above it (up to the repository root) to trust"
+            f"no {layers.PROJECT_FILE} in {start} or above it (up to the repository root) to trust"
         )
     store = TrustStore.of(os.environ)
     if args.revoke:
         was = store.revoke(path)
         say(f"{path}: trust revoked" if was else f"{path} was not trusted", sys.stdout)
         return EXIT_OK
-    content = config.read_project_file(path)
+    content = layers.read_project_file(path)
     digest = fingerprint(content)
     # Read as an untrusted file first: a broken file is refused, and the user sees what trusting it
     # lets it decide.
-    layer = config.project_layer(path, os.environ, content)
+    layer = layers.project_layer(path, os.environ, content)
     store.trust(path, digest)
     say(f"trusted {path} (sha256 {digest[:16]}…) as it is now; a change needs trust again", sys.stdout)
     if layer.untrusted is not None:

@@ -4,7 +4,7 @@ Options arrive as ``initializationOptions`` (either the settings themselves or w
 ``codegen`` key) and as the ``codegen`` section of ``workspace/configuration``, pulled after
 ``initialized`` and again on every ``didChangeConfiguration``. Both use the keys of the TOML files
 (camelCase or snake_case); the section wins over the initialization options, and both win over
-the files and environment that :func:`codegen_lsp.core.config.read_layers` reads (the project
+the files and environment that :func:`codegen_lsp.core.layers.read_layers` reads (the project
 file only inside the workspace, and only its harmless options until the user trusts it). A bad key or
 value in the editor's options costs that key alone: it is left out with a warning that names it
 and where it came from, and the rest of the editor's settings apply. Invalid files or environment
@@ -71,7 +71,7 @@ def resolve_settings(
 ) -> Resolution:
     """Settings from files, environment and editor options, leaving out each bad editor option."""
     from codegen_lsp import redaction
-    from codegen_lsp.core import config
+    from codegen_lsp.core import config, layers
     from codegen_lsp.core.options import Layer, validate_options
 
     warnings: list[str] = []
@@ -84,7 +84,7 @@ def resolve_settings(
         # A key the editor hands over is a secret even when it is invalid or left out.
         redaction.remember(*(v for k, v in raw.items() if k in ("apiKey", "api_key") and isinstance(v, str)))
     try:
-        below = config.read_layers(root, environ=env, workspace=root)
+        below = layers.read_layers(root, environ=env, workspace=root)
     except ConfigError as exc:
         return Resolution(Settings(), (f"invalid configuration, defaults kept: {exc}",))
     editor = [

@@ -55,11 +55,11 @@ async def ask(ls: Session) -> None:
 
 def trust(ls: Session, path: Path, *, expected: Untrusted | None = None) -> dict[str, Any]:
     """Trust ``path`` as it is now (or, with ``expected``, only if it still is what the user saw)."""
-    from codegen_lsp.core import config
+    from codegen_lsp.core import layers
     from codegen_lsp.core.trust import TrustStore, fingerprint
 
     try:
-        content = config.read_project_file(path)
+        content = layers.read_project_file(path)
         digest = fingerprint(content)
         if expected is not None and digest != expected.digest:
             message = (
@@ -105,11 +105,11 @@ def revoke(ls: Session, path: Path) -> dict[str, Any]:
 
 def command(ls: Session, argument: Any = None) -> dict[str, Any]:
     """``codegen.trustProjectConfig``: trust (or with ``{"revoke": true}`` forget) the workspace's file."""
-    from codegen_lsp.core import config
+    from codegen_lsp.core import layers
 
-    path = config.find_project_file(ls.root or Path.cwd(), ls.root)
+    path = layers.find_project_file(ls.root or Path.cwd(), ls.root)
     if path is None:
-        message = f"Codegen: there is no {config.PROJECT_FILE} in this workspace."
+        message = f"Codegen: there is no {layers.PROJECT_FILE} in this workspace."
         ls.show(lsp.MessageType.Info, message)
         return {"trusted": None, "path": None, "message": message}
     if isinstance(argument, Mapping) and argument.get("revoke"):
