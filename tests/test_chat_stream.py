@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -29,6 +28,7 @@ from codegen_lsp.errors import (
 from codegen_lsp.providers.chat_stream import ChatStreamDecoder, error_from_payload
 from codegen_lsp.providers.fim_stream import CompletionsStreamDecoder
 from loopback import chat_chunk, sse_event
+from stream_splits import Expect, Outcome, byte_by_byte, check, outcome, three_way, two_way
 
 
 def chunk(content: str | None = None, finish: str | None = None, **delta: str) -> str:
@@ -42,15 +42,6 @@ def data(*events: str, eol: str = "\n") -> bytes:
 
 USAGE_EMPTY = json.dumps({"id": "c1", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3}})
 USAGE_NULL = json.dumps({"id": "c1", "choices": None, "usage": {"prompt_tokens": 9, "completion_tokens": 4}})
-
-
-@dataclass(frozen=True)
-class Expect:
-    text: str
-    finish: str | None = "stop"
-    usage: Usage | None = None
-    error: type[ProviderError] | None = None
-    error_says: str = ""
 
 
 STREAMS = [
@@ -127,24 +118,24 @@ STREAMS = [
     ),
     pytest.param(
         data(chunk("cut"), chunk(" off")),
-        Expect("cut off", error=StreamError, error_says="truncated"),
+        Expect("cut off", error=StreamError, says="truncated"),
         id="no-done-no-finish-truncated",
     ),
     pytest.param(
         data(chunk("some "), json.dumps({"error": {"message": "Provider overloaded", "code": 502}})),
-        Expect("some ", error=ServerError, error_says="Provider overloaded"),
+        Expect("some ", error=ServerError, says="Provider overloaded"),
         id="openrouter-error-event-under-200",
     ),
     pytest.param(
         data(chunk("x"), '{"choices": [{"delta": {"content": "y"'),
-        Expect("x", error=StreamError, error_says="malformed"),
+        Expect("x", error=StreamError, says="malformed"),
         id="malformed-json",
     ),
     pytest.param(
         b"event: error\ndata: "
         + json.dumps({"message": "quota", "type": "rate_limit_error"}).encode()
         + b"\n\n",
-        Expect("", error=RateLimitError, error_says="quota"),
+        Expect("", error=RateLimitError, says="quota"),
         id="sse-error-event-type",
     ),
     pytest.param(
@@ -176,22 +167,9 @@ class _AsyncParts(httpx.AsyncByteStream):
 HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
 
 
-@dataclass
-class Outcome:
-    text: str
-    finish: str | None
-    usage: Usage | None
-    error: ProviderError | None
-
-
 def _collect(deltas: list[Delta], error: ProviderError | None) -> Outcome:
     final = [d for d in deltas if d.finish_reason is not None or d.usage is not None]
-    return Outcome(
-        text="".join(d.text for d in deltas),
-        finish=final[-1].finish_reason if final else None,
-        usage=final[-1].usage if final else None,
-        error=error,
-    )
+    return outcome(deltas, error, final=final)
 
 
 def _feed(decoder: CompletionsStreamDecoder, piece: bytes, deltas: list[Delta]) -> None:
@@ -233,39 +211,21 @@ async def adecode(parts: list[bytes]) -> Outcome:
     return _collect(deltas, None)
 
 
-def check(outcome: Outcome, expect: Expect) -> None:
-    assert outcome.text == expect.text
-    if expect.error is None:
-        assert outcome.error is None, outcome.error
-        assert outcome.finish == expect.finish
-        if expect.usage is not None:
-            assert outcome.usage == expect.usage
-    else:
-        assert type(outcome.error) is expect.error
-        assert expect.error_says in str(outcome.error)
-        assert "example.test" in str(outcome.error)
-
-
 @pytest.mark.parametrize(("raw", "expect"), STREAMS)
 def test_every_two_way_split_decodes_the_same(raw: bytes, expect: Expect) -> None:
-    for cut in range(len(raw) + 1):
-        check(decode([raw[:cut], raw[cut:]]), expect)
+    for parts in two_way(raw):
+        check(decode(parts), expect)
 
 
 @pytest.mark.parametrize(("raw", "expect"), STREAMS)
 def test_three_way_splits_around_every_event_boundary(raw: bytes, expect: Expect) -> None:
-    # the hard cuts: one byte either side of every line break, combined with every other cut
-    hot = sorted(
-        {i + d for i, b in enumerate(raw) if b in b"\r\n" for d in (-1, 0, 1, 2) if 0 <= i + d <= len(raw)}
-    )
-    for first in hot:
-        for second in range(first, len(raw) + 1, 7):
-            check(decode([raw[:first], raw[first:second], raw[second:]]), expect)
+    for parts in three_way(raw):
+        check(decode(parts), expect)
 
 
 @pytest.mark.parametrize(("raw", "expect"), STREAMS)
 async def test_byte_by_byte_through_the_async_path(raw: bytes, expect: Expect) -> None:
-    check(await adecode([raw[i : i + 1] for i in range(len(raw))]), expect)
+    check(await adecode(byte_by_byte(raw)), expect)
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from codegen_lsp.providers.fim_stream import (
     SSEDecoder,
     SSEEvent,
 )
+from stream_splits import Expect, Outcome, byte_by_byte, check, outcome, three_way, two_way
 
 
 def sse(*events: str | dict[str, Any], eol: str = "\n", field: str = "data") -> bytes:
@@ -104,15 +104,6 @@ def mistral(
     if usage is not None:
         chunk["usage"] = usage
     return chunk
-
-
-@dataclass(frozen=True)
-class Expect:
-    text: str
-    finish: str | None = "stop"
-    usage: Usage | None = None
-    error: type[ProviderError] | None = None
-    says: str = ""
 
 
 Make = Callable[[], Any]
@@ -297,14 +288,6 @@ STREAMS = [
 ]
 
 
-@dataclass
-class Outcome:
-    text: str
-    finish: str | None
-    usage: Usage | None
-    error: ProviderError | None
-
-
 def decode(make: Make, parts: list[bytes]) -> Outcome:
     decoder = make()
     deltas: list[Delta] = []
@@ -320,46 +303,24 @@ def decode(make: Make, parts: list[bytes]) -> Outcome:
         error = exc
     final = [d for d in deltas if d.finish_reason is not None]
     assert len(final) <= 1, "one final delta at most"
-    return Outcome(
-        text="".join(d.text for d in deltas),
-        finish=final[-1].finish_reason if final else None,
-        usage=final[-1].usage if final else None,
-        error=error,
-    )
-
-
-def check(outcome: Outcome, expect: Expect) -> None:
-    assert outcome.text == expect.text
-    if expect.error is None:
-        assert outcome.error is None, outcome.error
-        assert outcome.finish == expect.finish
-        if expect.usage is not None:
-            assert outcome.usage == expect.usage
-    else:
-        assert type(outcome.error) is expect.error
-        assert expect.says in str(outcome.error)
-        assert "example.test" in str(outcome.error)
+    return outcome(deltas, error, final=final)
 
 
 @pytest.mark.parametrize(("make", "raw", "expect"), STREAMS)
 def test_every_two_way_split_decodes_the_same(make: Make, raw: bytes, expect: Expect) -> None:
-    for cut in range(len(raw) + 1):
-        check(decode(make, [raw[:cut], raw[cut:]]), expect)
+    for parts in two_way(raw):
+        check(decode(make, parts), expect)
 
 
 @pytest.mark.parametrize(("make", "raw", "expect"), STREAMS)
 def test_three_way_splits_around_every_line_break(make: Make, raw: bytes, expect: Expect) -> None:
-    hot = sorted(
-        {i + d for i, b in enumerate(raw) if b in b"\r\n" for d in (-1, 0, 1, 2) if 0 <= i + d <= len(raw)}
-    )
-    for first in hot:
-        for second in range(first, len(raw) + 1, 7):
-            check(decode(make, [raw[:first], raw[first:second], raw[second:]]), expect)
+    for parts in three_way(raw):
+        check(decode(make, parts), expect)
 
 
 @pytest.mark.parametrize(("make", "raw", "expect"), STREAMS)
 def test_byte_by_byte(make: Make, raw: bytes, expect: Expect) -> None:
-    check(decode(make, [raw[i : i + 1] for i in range(len(raw))]), expect)
+    check(decode(make, byte_by_byte(raw)), expect)
 
 
 @pytest.mark.parametrize(
