@@ -19,7 +19,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from loopback.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAM_EXAMPLE = ROOT / "examples" / "team"
@@ -60,13 +61,6 @@ def gateway_venv() -> Path:
 def litellm_executable() -> Path | None:
     path = gateway_venv() / "bin" / "litellm"
     return path if path.is_file() else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def loopback_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

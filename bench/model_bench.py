@@ -32,8 +32,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,8 +42,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from codegen_lsp.core import localmodels
 from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import ProviderSettings
@@ -54,6 +50,7 @@ from codegen_lsp.errors import ProviderError
 from codegen_lsp.providers import local
 from codegen_lsp.providers.local import LocalProvider, default_threads
 from codegen_lsp.providers.openai import OpenAIProvider
+from loopback.processes import NotServing, free_port, stop, wait_until_serving
 
 RESULTS = Path(__file__).parent / "results" / "model.json"
 N_CTX = 4096
@@ -167,17 +164,10 @@ def _rss_mb() -> float | None:
     return rss / 2**20
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _llama_server(gguf: Path, threads: int) -> Iterator[tuple[str, float]]:
     """Start ``python -m llama_cpp.server``; yield its base URL and seconds until it answered."""
-    port = _free_port()
+    port = free_port()
     command = [
         *(sys.executable, "-m", "llama_cpp.server", "--model", str(gguf)),
         *("--host", "127.0.0.1", "--port", str(port), "--model_alias", "bench"),
@@ -187,25 +177,15 @@ def _llama_server(gguf: Path, threads: int) -> Iterator[tuple[str, float]]:
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"llama_cpp.server exited with {process.returncode}: {' '.join(command)}")
-            try:
-                if httpx.get(f"{base_url}/models", timeout=1.0, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.perf_counter() - started > 120:
-                raise SystemExit("llama_cpp.server did not answer within 120 s")
-            time.sleep(0.05)
+        try:
+            wait_until_serving(process, base_url, timeout=120, poll=0.05)
+        except NotServing as exc:
+            if exc.returncode is None:
+                raise SystemExit("llama_cpp.server did not answer within 120 s") from None
+            raise SystemExit(f"llama_cpp.server exited with {exc.returncode}: {' '.join(command)}") from None
         yield base_url, time.perf_counter() - started
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 async def bench_server(gguf: Path, vocab: Any, runs: int, max_tokens: int, threads: int) -> dict[str, Any]:

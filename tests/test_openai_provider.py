@@ -49,6 +49,7 @@ from loopback import (
     sse_event,
     sse_reply,
 )
+from loopback.processes import free_port
 
 KEY = "sk-test-0123456789abcdef"
 REQUEST = CompletionRequest(messages=(Message("system", "be brief"), Message("user", "factorial")))
@@ -381,14 +382,8 @@ async def test_closing_the_stream_early_closes_the_connection(loopback: Loopback
     await provider.aclose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_connection_refused_names_host_and_is_retryable() -> None:
-    port = _free_port()
+    port = free_port()
     with pytest.raises(ConnectionFailed) as caught:
         await run(OpenAIProvider(settings(f"http://127.0.0.1:{port}/v1")))
     assert f"127.0.0.1:{port}" in str(caught.value)

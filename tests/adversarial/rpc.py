@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 from leaks import Emitted
 
+from loopback.processes import free_port
+
 #: leave "params" out of a request altogether
 OMIT: Any = object()
 
@@ -47,12 +49,6 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
     }
     env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "xdg"), PYTHONUNBUFFERED="1", **extra)
     return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RawServer:

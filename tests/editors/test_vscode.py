@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -18,6 +17,7 @@ import pytest
 from editorlib import CLIENTS, INSTALL_HINT, editor_env, find_program, request_text, server_command, suggest
 
 from loopback import LoopbackServer, chat_reply
+from loopback.processes import free_port
 
 pytestmark = pytest.mark.editor
 
@@ -58,12 +58,6 @@ def vsix() -> Path:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return EXTENSION / "codegen-lsp.vsix"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from loopback.processes import free_port
+
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _send(conn: socket.socket, message: dict[str, object]) -> None:
@@ -50,7 +46,7 @@ def _connect(port: int, deadline: float) -> socket.socket:
 
 
 def test_serve_over_tcp_lists_code_actions(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path)
     server = subprocess.Popen(

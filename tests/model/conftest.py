@@ -15,21 +15,18 @@ llama_cpp.server``, once per session on a free loopback port, with the same GGUF
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from model_checks import SERVER_MODEL_ALIAS
 
 from codegen_lsp.core.localmodels import DEFAULT_MODEL
 from codegen_lsp.errors import ProviderError
 from codegen_lsp.providers.modelfiles import model_file
+from loopback.processes import NotServing, free_port, stop, wait_until_serving
 
 _SERVER_START_TIMEOUT_S = 60.0
 
@@ -65,13 +62,6 @@ def gguf_path() -> Path:
         pytest.fail(f"the default embedded model is not usable: {exc}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _no_proxy_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -81,7 +71,7 @@ def _no_proxy_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL (``http://127.0.0.1:<port>/v1``) of a running ``python -m llama_cpp.server``."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     command = [
         sys.executable,
@@ -102,25 +92,14 @@ def llama_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=_no_proxy_env())
     base_url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + _SERVER_START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"llama_cpp.server exited with {process.returncode}:\n{log_path.read_text(errors='replace')}"
-                )
-            try:
-                if httpx.get(f"{base_url}/models", timeout=1.0, trust_env=False).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
+        try:
+            wait_until_serving(process, base_url, timeout=_SERVER_START_TIMEOUT_S, poll=0.2)
+        except NotServing as exc:
+            if exc.returncode is None:
                 pytest.fail(f"llama_cpp.server not ready after {_SERVER_START_TIMEOUT_S:g} s")
-            time.sleep(0.2)
+            pytest.fail(
+                f"llama_cpp.server exited with {exc.returncode}:\n{log_path.read_text(errors='replace')}"
+            )
         yield base_url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
