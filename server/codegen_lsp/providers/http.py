@@ -1,7 +1,7 @@
 """What every provider that streams from an HTTP model server shares, whatever its wire format.
 
 :class:`HTTPProvider` owns one httpx client per provider (honouring the standard proxy variables
-and CA bundles: ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_DIR``),
+and CA bundles, :mod:`~codegen_lsp.providers.tls`),
 sends the request with the key, and keeps three timeouts apart: *connect* is httpx's own; *first
 token* (request sent, nothing generated yet: prompt processing, model loading, queueing) and
 *idle* (the gap between two pieces of content once generation started) are enforced here around
@@ -10,8 +10,9 @@ decoder counts it: bytes that carry none (empty deltas sent as heartbeats, ``: k
 reset nothing. The decoders refuse a line longer than 4 bytes per ``max_answer_chars`` (at least
 1 MiB) before buffering it, a whole JSON answer is read under the same cap, and the request asks
 for an uncompressed body, so no size is decided after inflating. (The total deadline and the
-answer-size cap apply to every provider and live in :mod:`~codegen_lsp.providers.resilient`.) HTTP statuses and transport failures become
-:mod:`codegen_lsp.errors` types whose messages name the host and status and say what to do; the
+answer-size cap apply to every provider and live in :mod:`~codegen_lsp.providers.resilient`.) HTTP
+statuses and transport failures become :mod:`codegen_lsp.errors` types whose messages name the host
+and status and say what to do (:class:`~codegen_lsp.providers.http_errors.HTTPErrors`); the
 API key is never part of a message, log line or repr: the provider hands its key, credential
 headers and URL credentials to :mod:`codegen_lsp.redaction` before anything is sent, and text
 from the server (reason phrase, content type, bodies) is shortened before it is quoted.
@@ -28,10 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
-import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
@@ -49,6 +48,7 @@ from codegen_lsp.providers.chat_stream import error_from_payload
 from codegen_lsp.providers.deadline import deadline as deadline_at
 from codegen_lsp.providers.fim_stream import line_too_long
 from codegen_lsp.providers.http_errors import HTTPErrors, reason, short
+from codegen_lsp.providers.tls import ssl_context_from_env
 
 #: same-origin redirects followed before giving up
 _MAX_REDIRECTS = 5
@@ -63,33 +63,6 @@ _MIN_MAX_LINE = 1024 * 1024
 _BODY_END_GRACE = 0.02
 
 _T = TypeVar("_T")
-
-
-def ssl_context_from_env(environ: Mapping[str, str]) -> ssl.SSLContext:
-    """The TLS context for the CA bundle the environment asks for (certifi's by default).
-
-    httpx itself reads only ``SSL_CERT_FILE``/``SSL_CERT_DIR``; the requests/curl variables are
-    what corporate setups usually export, so they are honoured too. Loading a CA bundle costs
-    ~40 ms and a context per request showed up as GC pauses in the benchmarks, so contexts are
-    built once per (file, folder) and shared: an SSLContext is safe to share between clients.
-    """
-    for name in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        path = environ.get(name)
-        if path and os.path.isfile(path):
-            return _ssl_context(path, None)
-    directory = environ.get("SSL_CERT_DIR")
-    if directory and os.path.isdir(directory):
-        return _ssl_context(None, directory)
-    return _ssl_context(None, None)
-
-
-@functools.cache
-def _ssl_context(cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    if cafile is None and capath is None:
-        import certifi  # httpx's own default bundle
-
-        cafile = certifi.where()
-    return ssl.create_default_context(cafile=cafile, capath=capath)
 
 
 def content_type(response: httpx.Response) -> str:

@@ -20,8 +20,9 @@ from typing import Any
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.core.types import CompletionRequest, Delta
 from codegen_lsp.providers.fim_stream import CompletionsStreamDecoder
-from codegen_lsp.providers.http import HTTPProvider, ssl_context_from_env
+from codegen_lsp.providers.http import HTTPProvider
 from codegen_lsp.providers.http_errors import parse_retry_after
+from codegen_lsp.providers.tls import ssl_context_from_env
 
 __all__ = ["OpenAIProvider", "parse_retry_after", "ssl_context_from_env"]
 
