@@ -12,7 +12,6 @@ job's progress ("rate-limited by …, retrying in 1.0 s") before the answer land
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sys
 import tempfile
@@ -23,8 +22,9 @@ from typing import Any
 import hostile_streams as hs
 import pytest
 import pytest_lsp
+from lsp_session import initialize, server_env
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from loopback import LoopbackServer
 
@@ -101,14 +101,6 @@ def _make_client() -> LanguageClient:
 _HOME = Path(tempfile.mkdtemp(prefix="codegen-lsp-caps-"))
 
 
-def _env() -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_") and "PROXY" not in k.upper()
-    }
-    env.update(HOME=str(_HOME), XDG_CONFIG_HOME=str(_HOME / "xdg"), PYTHONUNBUFFERED="1")
-    return env
-
-
 @pytest.fixture(scope="module")
 def lb() -> Iterator[LoopbackServer]:
     with LoopbackServer() as server:
@@ -120,7 +112,7 @@ def lb() -> Iterator[LoopbackServer]:
     config=ClientServerConfig(
         server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"],
         client_factory=_make_client,
-        server_env=_env(),
+        server_env=server_env(_HOME, PYTHONUNBUFFERED="1"),
     ),
 )
 async def client(lsp_client: LanguageClient, lb: LoopbackServer) -> AsyncIterator[LanguageClient]:
@@ -133,13 +125,7 @@ async def client(lsp_client: LanguageClient, lb: LoopbackServer) -> AsyncIterato
         "timeouts": {"firstToken": hs.FIRST_TOKEN, "idle": hs.IDLE, "total": hs.TOTAL, "connect": 2},
         "maxAnswerChars": limits["max_answer_chars"],
     }
-    await lsp_client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=client_capabilities("visual_studio_code"),
-            root_uri=_HOME.as_uri(),
-            initialization_options={"codegen": options},
-        )
-    )
+    await initialize(lsp_client, _HOME, options)
     yield lsp_client
     await lsp_client.shutdown_session()
 

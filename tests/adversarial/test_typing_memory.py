@@ -23,8 +23,9 @@ from typing import Any
 import psutil
 import pytest
 import pytest_lsp
+from lsp_session import initialize, server_env
 from lsprotocol import types as lsp
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 from codegen_lsp.core import pipeline
 from codegen_lsp.core.settings import ProviderSettings, Settings
@@ -161,20 +162,10 @@ def lb() -> Iterator[LoopbackServer]:
         yield server
 
 
-def _env() -> dict[str, str]:
-    import os
-
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_") and "PROXY" not in k.upper()
-    }
-    env.update(HOME=str(_HOME), XDG_CONFIG_HOME=str(_HOME / "xdg"))
-    return env
-
-
 @pytest_lsp.fixture(
     scope="module",
     config=ClientServerConfig(
-        server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"], server_env=_env()
+        server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"], server_env=server_env(_HOME)
     ),
 )
 async def server(lsp_client: LanguageClient, lb: LoopbackServer) -> AsyncIterator[LanguageClient]:
@@ -183,13 +174,7 @@ async def server(lsp_client: LanguageClient, lb: LoopbackServer) -> AsyncIterato
         "model": "loopback-model",
         "timeouts": {"firstToken": 120, "connect": 2},
     }
-    await lsp_client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=client_capabilities("visual_studio_code"),
-            root_uri=_HOME.as_uri(),
-            initialization_options={"codegen": options},
-        )
-    )
+    await initialize(lsp_client, _HOME, options)
     yield lsp_client
     await lsp_client.shutdown_session()
 
