@@ -28,6 +28,13 @@ def loopback() -> Iterator[LoopbackServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def lb() -> Iterator[LoopbackServer]:
+    """One :class:`LoopbackServer` for a whole module (the one its language server talks to)."""
+    with LoopbackServer() as server:
+        yield server
+
+
 @pytest.fixture
 def make_loopback() -> Iterator[Callable[[], LoopbackServer]]:
     """A factory for more servers in one test (fallback chains); all are stopped afterwards."""

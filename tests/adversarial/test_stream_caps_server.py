@@ -15,7 +15,7 @@ import asyncio
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -99,12 +99,6 @@ def _make_client() -> LanguageClient:
 
 
 _HOME = Path(tempfile.mkdtemp(prefix="codegen-lsp-caps-"))
-
-
-@pytest.fixture(scope="module")
-def lb() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
 
 
 @pytest_lsp.fixture(

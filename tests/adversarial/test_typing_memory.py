@@ -156,12 +156,6 @@ def _strings(value: Any, depth: int = 0) -> Iterator[str]:
 _HOME = Path(tempfile.mkdtemp(prefix="codegen-lsp-typing-"))
 
 
-@pytest.fixture(scope="module")
-def lb() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
-
-
 @pytest_lsp.fixture(
     scope="module",
     config=ClientServerConfig(

@@ -268,12 +268,6 @@ def server_env(home: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def lb() -> Iterator[LoopbackServer]:
-    with LoopbackServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def workspace() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="codegen-lsp-e2e-") as folder:
         yield Path(folder)
