@@ -30,8 +30,11 @@ pytestmark = [pytest.mark.gateway, pytest.mark.model, pytest.mark.e2e, pytest.ma
 TAGS = "codegen-lsp,team-a"
 USER = "alice@example.com"
 KEY_VARIABLE = "TEAM_LLM_KEY"
-#: the document every successful generation starts from, and the comment line (0-based) to answer
-SOURCE = "import math\n\n# Return the area of a circle of radius r.\n\nprint(area(2.0))\n"
+#: the document every successful generation starts from, and the comment line (0-based) to answer:
+#: a task with one obvious answer. llama.cpp evaluates a prompt in other batch splits when it reuses
+#: a cached prefix, so on a near-tie (`area(r)` vs `circle_area(radius)` was one) greedy decoding can
+#: pick differently on two servers, and the comparison with the reference is exact.
+SOURCE = "import operator\n\n# Define add(a, b), which returns a + b.\n\nprint(add(2, 3))\n"
 COMMENT_LINE = 2
 #: a comment whose answer is long, so a backend can be killed while it streams
 LONG_SOURCE = (
