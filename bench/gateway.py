@@ -18,7 +18,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from loopback.processes import free_port
+from loopback.processes import NotServing, free_port, stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAM_EXAMPLE = ROOT / "examples" / "team"
@@ -71,33 +70,23 @@ def loopback_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _wait_until_ready(
-    process: subprocess.Popen[bytes], url: str, log: Path, what: str, timeout: float
-) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-4000:]
-            raise RuntimeError(f"{what} exited with {process.returncode}:\n{tail}")
-        try:
-            if httpx.get(url, timeout=2.0, trust_env=False).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} not ready after {timeout:g} s; log: {log}")
-        time.sleep(0.2)
+def _not_ready(what: str, returncode: int | None, log: Path, timeout: float) -> RuntimeError:
+    if returncode is not None:
+        tail = log.read_text(errors="replace")[-4000:]
+        return RuntimeError(f"{what} exited with {returncode}:\n{tail}")
+    return RuntimeError(f"{what} not ready after {timeout:g} s; log: {log}")
 
 
-def _stop(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGINT) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
+def _answers(url: str) -> bool:
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+        return httpx.get(url, timeout=2.0, trust_env=False).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _stop(process: subprocess.Popen[bytes] | None) -> None:
+    if process is not None and process.poll() is None:
+        stop(process)
 
 
 class Backend:
@@ -138,7 +127,10 @@ class Backend:
             command += ["--n_threads", str(self.threads), "--n_threads_batch", str(self.threads)]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=loopback_env())
-        _wait_until_ready(self.process, f"{self.base_url}/models", self.log, f"backend {self.name}", timeout)
+        try:
+            wait_until_serving(self.process, self.base_url, timeout=timeout, poll=0.2)
+        except NotServing as exc:
+            raise _not_ready(f"backend {self.name}", exc.returncode, self.log, timeout) from None
         return self
 
     def requests(self) -> int:
@@ -147,7 +139,9 @@ class Backend:
 
     def kill(self) -> None:
         """SIGKILL: the backend dies as a crashed or preempted GPU worker would, mid-answer."""
-        _stop(self.process, signal.SIGKILL)
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     def stop(self) -> None:
         _stop(self.process)
@@ -242,8 +236,13 @@ class Gateway:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=self._env(), cwd=self.workdir
             )
-        ready = f"http://127.0.0.1:{self.port}/health/liveliness"
-        _wait_until_ready(self.process, ready, self.log, "the LiteLLM proxy", timeout)
+        # LiteLLM's /models wants a key; its liveness probe is public
+        health = f"http://127.0.0.1:{self.port}/health/liveliness"
+        deadline = time.monotonic() + timeout
+        while not _answers(health):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise _not_ready("the LiteLLM proxy", self.process.poll(), self.log, timeout)
+            time.sleep(0.2)
         return self
 
     def stop(self) -> None:
