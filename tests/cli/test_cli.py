@@ -273,6 +273,28 @@ def test_providers_lists_every_preset(tmp_path: Path) -> None:
         assert model in done.stdout
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`codegen-lsp providers | head -0`: stdout closes before the first write."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEGEN_LSP_")}
+    env.update(XDG_CONFIG_HOME=str(tmp_path / "xdg"), HOME=str(tmp_path))
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with os.fdopen(write_end, "w") as closed_pipe:
+        done = subprocess.run(
+            [sys.executable, "-m", "codegen_lsp", "providers"],
+            cwd=tmp_path,
+            env=env,
+            stdout=closed_pipe,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+
+
 @pytest.mark.parametrize(
     ("config", "marked"),
     [

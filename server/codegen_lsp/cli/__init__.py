@@ -122,9 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_server(tcp=args.tcp, log_file=args.log_file, log_level=args.log_level)
     _configure_logging(getattr(args, "log_level", "warning"))
-    if args.command == "providers":
-        return providers()
     try:
+        if args.command == "providers":
+            return providers()
         if args.command == "trust":
             return trust(args)
         runner = generate if args.command == "generate" else check
@@ -143,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CodegenError as exc:
         say(f"codegen-lsp: {exc}")
         return EXIT_USAGE
+    except BrokenPipeError:
+        # `codegen-lsp providers | head`: the reader has all it wanted. Python would complain
+        # again when it flushes stdout at exit, so stdout goes nowhere from here on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         # Files have their own messages (codegen_lsp.files); this is for the rest, e.g. a closed
         # stdout: one line, never a traceback.
