@@ -202,16 +202,22 @@ def default_threads() -> int:
 
 
 def load(settings: ProviderSettings) -> LoadedModel:
-    location, _embedded_model = _model_location(settings)
+    location, embedded_model = _model_location(settings)
     n_threads = settings.n_threads or default_threads()
     key: _ModelKey = (str(location), settings.n_ctx, n_threads)
     with _models_lock:
         cached = _models.get(key)
         if cached is not None:
             return cached
-        # llama.cpp first: without it there is no point assembling half a gigabyte of model.
-        llama_cpp = _import_llama_cpp(settings.name)
-        path = resolve_model_path(settings)
+        # For an embedded model llama.cpp comes first: without it there is no point assembling
+        # half a gigabyte of model. A file the user named costs one read to check, and a wrong
+        # file is the more useful message, with or without llama.cpp.
+        if embedded_model is None:
+            path = resolve_model_path(settings)
+            llama_cpp = _import_llama_cpp(settings.name)
+        else:
+            llama_cpp = _import_llama_cpp(settings.name)
+            path = resolve_model_path(settings)
         _silence_llama_logs(llama_cpp)
         _log_tail.clear()
         started = time.perf_counter()
