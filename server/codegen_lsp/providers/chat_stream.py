@@ -54,7 +54,8 @@ def error_from_payload(
         numeric = int(code)
     words = f"{kind} {code}".lower()
     where = host or "the provider"
-    detail = f": {message}" if message else ""
+    # the upstream's own sentence ends where ours goes on: no "error.. Try again"
+    detail = f": {message.rstrip('.')}" if message else ""
     if numeric == 429 or "rate_limit" in words or "quota" in words:
         cls: type[ProviderError] = RateLimitError
         text = f"{where} reported a rate limit during the answer{detail}. Wait a moment and try again."
