@@ -21,6 +21,7 @@ from codegen_lsp.core.actions import Action, ActionSpec, resolve_action
 from codegen_lsp.core.cleanup import Cleanup, CleanupTarget, clean_code, clean_prose
 from codegen_lsp.core.comments import comment_block_at, comment_text
 from codegen_lsp.core.context import Context, build_context, enclosing_scope
+from codegen_lsp.core.landing import Source
 from codegen_lsp.core.languages import suggest_test_path
 from codegen_lsp.core.prompts import build_messages, completion_request, reserved_chars
 from codegen_lsp.core.settings import Settings
@@ -76,6 +77,13 @@ class Plan:
     #: the document text in ``target`` when the plan was made (empty for an insertion point):
     #: what a conflict check compares the target with before the answer is applied
     replaced: str = ""
+    #: the answer takes whole lines of its own (insertions, replacements of whole lines): at
+    #: delivery it is kept off lines the user typed on meanwhile (core/landing.keep_apart)
+    whole_lines: bool = False
+    #: INSERT_BELOW/ABOVE: what the answer is made from (the comment block that asks for it, the
+    #: code it is about); edited meanwhile, it makes the answer stale. None where the answer
+    #: replaces what it was made from (the target's own tracking covers that)
+    source: Source | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,7 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
     language = request.language_id
     instruction = request.instruction
 
+    block: tuple[int, int] | None = None
     if spec.name == Action.GENERATE_FROM_COMMENT:
         block = comment_block_at(lines, rng.start.line, language) or comment_block_at(
             lines, rng.end.line, language
@@ -236,6 +245,19 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
         scope_lines=scope_lines,
     )
     messages = build_messages(spec, context, instruction)
+    source = None
+    inserting = mode in (ApplyMode.INSERT_BELOW, ApplyMode.INSERT_ABOVE)
+    if inserting:
+        source = Source(
+            _whole_lines(index, first, last),
+            tuple(lines[first : last + 1]),
+            comment_in=language if block is not None else None,
+        )
+    whole_lines = inserting or (
+        mode == ApplyMode.REPLACE
+        and target.start.character == 0
+        and target.end.character >= len(lines[target.end.line])
+    )
     return Plan(
         action=spec,
         messages=messages,
@@ -255,6 +277,8 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
         new_file_path=suggest_test_path(request.path, language) if mode == ApplyMode.NEW_FILE else None,
         context=context,
         replaced=request.text[index.offset_at(target.start) : index.offset_at(target.end)],
+        whole_lines=whole_lines,
+        source=source,
     )
 
 
