@@ -4,7 +4,9 @@ Text edits go out as versioned ``documentChanges`` carrying the document's *curr
 when the client supports them (an editor refuses a stale one instead of applying it in the wrong
 place), as plain ``changes`` otherwise. New files use a ``CreateFile`` resource operation when
 the client announces one. Every edit is labelled with the action's title, and an ``applied:
-false`` answer becomes a sentence for the user that quotes the client's own reason.
+false`` answer becomes a sentence for the user that quotes the client's own reason. An editor
+may also answer with a JSON-RPC error (eglot does when the user declines a server edit): that
+is a refusal too, in the editor's words, never an "internal error".
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
+
+#: how much of an editor's own text a message quotes
+_QUOTE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +66,30 @@ def new_file_edit(uri: str, text: str) -> lsp.WorkspaceEdit:
     )
 
 
+def _quote(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _QUOTE else text[: _QUOTE - 1] + "…"
+
+
+def error_answer(error: JsonRpcException) -> lsp.ApplyWorkspaceEditResult:
+    """A JSON-RPC error answer to ``workspace/applyEdit``, read as the refusal it is."""
+    # pygls fills in its class's placeholder ("Internal Error") where the editor sent no message
+    said = "" if error.message == type(error).MESSAGE else _quote(error.message or "").rstrip(".")
+    reason = (
+        f"it answered with an error: {said} (code {error.code})"
+        if said
+        else f"it answered with error {error.code}"
+    )
+    return lsp.ApplyWorkspaceEditResult(applied=False, failure_reason=reason)
+
+
+def refusal_reason(result: lsp.ApplyWorkspaceEditResult) -> str:
+    """Why the editor did not apply an edit, in its own words where it gave some."""
+    return _quote(result.failure_reason or "").rstrip(".") or "it gave no reason"
+
+
 def refusal(result: lsp.ApplyWorkspaceEditResult, title: str) -> str | None:
     """None when the edit was applied, else the sentence telling the user why it was not."""
     if result.applied:
         return None
-    reason = (result.failure_reason or "").strip().rstrip(".")
-    because = f": {reason}." if reason else " (it gave no reason)."
-    return f"{title}: the editor did not apply the change{because} The document was left as it was."
+    return f"{title}: the editor did not apply the change: {refusal_reason(result)}."

@@ -24,7 +24,12 @@ from typing import Any
 
 from cattrs import BaseValidationError, transform_error
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcInvalidParams, JsonRpcInvalidRequest, JsonRpcMethodNotFound
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcMethodNotFound,
+)
 from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.protocol.json_rpc import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
 
@@ -36,6 +41,14 @@ log = logging.getLogger(__name__)
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
+
+
+class UnreadableAnswer(JsonRpcException):
+    """What a request of the server's ends with when the client's answer cannot be read (say a
+    ``null`` result where an object is due): the client answered, but nobody knows what it did."""
+
+    CODE = INVALID_PARAMS
+
 
 #: outgoing notifications and requests that carry text for a person (see _redacted)
 _TEXT_METHODS = frozenset(
@@ -309,10 +322,15 @@ class CodegenProtocol(LanguageServerProtocol):
         self.handle_message(message)
 
     def _fail_pending(self, msg_id: Any, problem: str) -> None:
-        """A response the server cannot read still ends the request it answers (as an error)."""
+        """A response the server cannot read still ends the request it answers (with
+        :class:`UnreadableAnswer`)."""
         log.warning("the client's answer to %s could not be read: %s", _short(str(msg_id)), problem)
         self._result_types.pop(msg_id, None)
-        self._handle_response(msg_id, None, lsp.ResponseError(code=INVALID_PARAMS, message=problem))
+        future = self._request_futures.pop(msg_id, None)
+        if future is None:
+            log.warning('Received response to unknown message id "%s"', _short(str(msg_id)))
+        elif not future.done():
+            future.set_exception(UnreadableAnswer(problem))
 
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         # A request refused for the client's own mistake (pygls raises InvalidParams for an

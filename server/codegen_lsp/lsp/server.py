@@ -20,18 +20,19 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from codegen_lsp import __version__, redaction
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.logs import RepeatLimiter
-from codegen_lsp.lsp import actions, commands, generation, inline, options, trust
+from codegen_lsp.lsp import actions, commands, edits, generation, inline, options, trust
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
 from codegen_lsp.lsp.pool import ProviderPool
-from codegen_lsp.lsp.protocol import CodegenProtocol
+from codegen_lsp.lsp.protocol import CodegenProtocol, UnreadableAnswer
 from codegen_lsp.lsp.transport import serve_stdio, serve_tcp
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,25 @@ class CodegenServer(LanguageServer):
         return answer.title if answer is not None else None
 
     async def request_apply(self, edit: lsp.WorkspaceEdit, label: str) -> lsp.ApplyWorkspaceEditResult | None:
-        """Send ``workspace/applyEdit``; None when the editor did not answer in time."""
+        """Send ``workspace/applyEdit``: the editor's answer, an error answer read as a refusal
+        (:func:`~codegen_lsp.lsp.edits.error_answer`), or None when no usable answer came in time."""
         # Some editors ask the user first (eglot), and some never answer at all (ALE 3.3 applies
         # the edit silently), so a job must not wait forever; an unanswered edit is never
         # retried, since it may have been applied.
         limit = self.settings.apply_timeout
         try:
-            return await asyncio.wait_for(
+            answer = await asyncio.wait_for(
                 self.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(edit=edit, label=label)), limit
             )
         except TimeoutError:
             log.warning("%s: no answer to workspace/applyEdit within %g s", label, limit)
             return None
+        except UnreadableAnswer:
+            return None  # logged where it was read: the edit may or may not have been applied
+        except JsonRpcException as exc:
+            log.info("%s: workspace/applyEdit answered with error %s: %s", label, exc.code, exc.message)
+            return edits.error_answer(exc)
+        return answer
 
     def resolve_settings(self, *, announce: bool) -> None:
         resolution = options.resolve_settings(self.root, self.init_options, self.section)
@@ -171,7 +179,13 @@ def create_server() -> CodegenServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: CodegenServer, params: lsp.DidOpenTextDocumentParams) -> None:
-        ls.documents.open(params.text_document)
+        item = params.text_document
+        previous = ls.documents.get(item.uri)
+        reopened = previous is not None and previous.text != item.text
+        ls.documents.open(item)
+        if reopened:
+            # what the jobs were working on may be gone: they end (and say so)
+            ls.jobs.cancel(uri=item.uri, reason="the document was reopened with other text", tell=True)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: CodegenServer, params: lsp.DidChangeTextDocumentParams) -> None:
