@@ -118,3 +118,24 @@ def test_whole_document_changes_edit_the_index_like_ranged_ones(seed: int) -> No
         assert seen[-1].splice == splice_between(text, new)
         assert seen[-1].change == change_between(text, new)
         text = new
+
+
+@pytest.mark.parametrize(
+    ("reopened", "changes"),
+    [
+        pytest.param("a = 1\nb = 2\n", 0, id="same-text"),
+        pytest.param("# top\na = 1\nb = 2\n", 1, id="other-text"),
+    ],
+)
+def test_a_second_open_is_a_whole_document_change(reopened: str, changes: int) -> None:
+    store = DocumentStore()
+    heard: list[AppliedChange] = []
+    store.subscribe(lambda document, applied: heard.append(applied))
+    uri = "file:///tmp/reopen.py"
+    first = store.open(lsp.TextDocumentItem(uri=uri, language_id="python", version=7, text="a = 1\nb = 2\n"))
+    again = store.open(lsp.TextDocumentItem(uri=uri, language_id="python", version=1, text=reopened))
+    assert again is first and again.text == reopened and again.version == 1
+    assert_indexes(again.index, reopened)
+    assert len(heard) == changes
+    if changes:
+        assert heard[0].change == change_between("a = 1\nb = 2\n", reopened)

@@ -50,11 +50,16 @@ class Status(StrEnum):
     SHOWN = "shown"
     #: the user edited the target meanwhile, or closed the document: nothing was written
     CONFLICT = "conflict"
-    #: the editor answered applied: false
+    #: the user edited what the answer was made from (the comment that asked for it): the answer
+    #: is for the old text, so nothing was written
+    STALE = "stale"
+    #: the editor answered applied: false, or with an error (eglot, when the user declines)
     REJECTED = "rejected"
-    #: the editor did not answer workspace/applyEdit in time; the edit may or may not be there
+    #: the editor did not answer workspace/applyEdit in time, answered what cannot be read, or
+    #: said it applied the edit but never reported the change: the edit may or may not be there
     UNCONFIRMED = "unconfirmed"
-    #: cancelled (command, progress, $/cancelRequest, a newer job, closing, shutdown)
+    #: cancelled (command, progress, $/cancelRequest, a newer job, closing or reopening the
+    #: document, shutdown)
     CANCELLED = "cancelled"
     #: bad arguments, no provider, a provider error or an internal one
     FAILED = "failed"

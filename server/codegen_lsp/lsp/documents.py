@@ -82,8 +82,26 @@ class DocumentStore:
         return self._documents.get(uri)
 
     def open(self, item: lsp.TextDocumentItem) -> Document:
-        document = Document(item.uri, item.text, item.version, item.language_id)
-        self._documents[item.uri] = document
+        """Open ``item``, or open it again.
+
+        A second ``didOpen`` without ``didClose`` (a client reloading the file) keeps the
+        document and hands any difference to the listeners as a whole-document change, exactly
+        as a full-text ``didChange`` would, so whatever follows a range in it follows this too.
+        """
+        document = self._documents.get(item.uri)
+        if document is None:
+            document = Document(item.uri, item.text, item.version, item.language_id)
+            self._documents[item.uri] = document
+            return document
+        if document.text != item.text:
+            self.change(
+                lsp.DidChangeTextDocumentParams(
+                    text_document=lsp.VersionedTextDocumentIdentifier(uri=item.uri, version=item.version),
+                    content_changes=[lsp.TextDocumentContentChangeWholeDocument(text=item.text)],
+                )
+            )
+        document.version = item.version
+        document.language_id = item.language_id
         return document
 
     def close(self, uri: str) -> None:

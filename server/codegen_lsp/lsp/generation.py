@@ -131,7 +131,13 @@ async def generate(ls: Session, raw: Any) -> dict[str, Any]:
         ls.error(NO_PROVIDER)
         return outcome(None, Status.FAILED, NO_PROVIDER)
 
-    job = Job(uri=args.uri, title=plan.action.title, target=plan.target, version=version)
+    job = Job(
+        uri=args.uri,
+        title=plan.action.title,
+        target=plan.target,
+        version=version,
+        source=plan.source.range if plan.source is not None else None,
+    )
     task = ls.jobs.start(job, run_job(ls, job, plan))
     request_future = ls.protocol._request_futures.get(ls.protocol.msg_id) if ls.protocol.msg_id else None
     if request_future is not None:
@@ -144,17 +150,26 @@ async def generate(ls: Session, raw: Any) -> dict[str, Any]:
 
 
 async def run_job(ls: Session, job: Job, plan: Plan) -> dict[str, Any]:
-    """The job's task. Never raises: every ending is an answer for the command."""
-    # the lease gives the pooled chain back after every ending below, cancellation included
-    async with contextlib.AsyncExitStack() as stack:
-        return await _run_job(ls, job, plan, stack)
-    raise AssertionError("unreachable")  # mypy: an exit stack could swallow exceptions
+    """The job's task. Never raises: every ending is an answer for the command, and the job's
+    progress ends with it."""
+    progress = JobProgress(ls, job)
+    try:
+        # the lease gives the pooled chain back after every ending below, cancellation included
+        async with contextlib.AsyncExitStack() as stack:
+            answer, last_words = await _run_job(ls, job, plan, stack, progress)
+    except BaseException:
+        progress.end("failed")
+        raise
+    progress.end(last_words)
+    return answer
 
 
-async def _run_job(ls: Session, job: Job, plan: Plan, stack: contextlib.AsyncExitStack) -> dict[str, Any]:
+async def _run_job(
+    ls: Session, job: Job, plan: Plan, stack: contextlib.AsyncExitStack, progress: JobProgress
+) -> tuple[dict[str, Any], str]:
+    """The job's body: its answer, and the last words of its progress."""
     from codegen_lsp.core import pipeline
 
-    progress = JobProgress(ls, job)
     live: LiveInsertion | None = None
     result: Result | None = None
     tokens = 0
@@ -185,30 +200,49 @@ async def _run_job(ls: Session, job: Job, plan: Plan, stack: contextlib.AsyncExi
         assert result is not None  # run() ends with its result or raises
         if live is not None:
             await live.stop()
+            if live.failure is not None:
+                return await _live_failed(ls, job, live)
         answer = await deliver(ls, job, plan, result, live)
-        progress.end(f"{model}: {tokens} tokens, {answer['status']}")
-        return answer
+        return answer, f"{model}: {tokens} tokens, {answer['status']}"
     except asyncio.CancelledError:
+        job.settling = True  # a second cancel must not interrupt the clean-up
+        if live is not None and live.failure is not None:
+            return await _live_failed(ls, job, live)
         reason = job.cancel_reason or "cancelled"
-        if live is not None:
-            await live.abandon()
-        progress.end(f"cancelled: {reason}")
+        clean = await live.abandon() if live is not None else True
         ls.log(f"{job.title}: {job.id} {reason}")
-        return outcome(job.id, Status.CANCELLED, reason)
+        answer = outcome(job.id, Status.CANCELLED, reason)
+        if job.tell:
+            message = f"{job.title} stopped: {reason}." + (" Nothing was applied." if clean else "")
+            ls.warn(message)
+            answer["message"] = message
+        return answer, f"cancelled: {reason}"
     except CodegenError as exc:
+        job.settling = True
         if live is not None:
             await live.abandon()
-        progress.end("failed")
         ls.error(str(exc), details=_details(exc))
-        return outcome(job.id, Status.FAILED, str(exc))
+        return outcome(job.id, Status.FAILED, str(exc)), "failed"
     except Exception as exc:
+        job.settling = True
         log.exception("job %s failed", job.id)
         if live is not None:
             await live.abandon()
-        progress.end("failed")
         message = f"Codegen: internal error ({type(exc).__name__}); see the server log."
         ls.error(message, details=repr(exc))
-        return outcome(job.id, Status.FAILED, message)
+        return outcome(job.id, Status.FAILED, message), "failed"
+
+
+async def _live_failed(ls: Session, job: Job, live: LiveInsertion) -> tuple[dict[str, Any], str]:
+    """The editor refused a streamed edit (or never answered): the job ends there, without what
+    was streamed in."""
+    assert live.failure is not None
+    job.settling = True
+    status, message = live.failure
+    if await live.abandon():
+        message += " The document was left as it was."
+    ls.warn(message)
+    return outcome(job.id, status, message), str(status)
 
 
 def _details(exc: CodegenError) -> str:

@@ -1,24 +1,30 @@
 """Live insertion (opt-in ``streamEdits``): complete lines go into the document while the answer streams.
 
-The pipeline's final cleaned lines go in as small versioned edits, one in flight at a time, each
-recognised when the editor reports it back; the user's own changes move the inserted region or,
-landing inside it, stop the stream. Delivery replaces the region and the target in one edit at
-the end (:func:`~codegen_lsp.lsp.delivery.apply_edit`); cancel or error removes it again.
+The pipeline's final cleaned lines go in as small versioned edits, one in flight at a time and in
+the document's turn (:meth:`~codegen_lsp.lsp.jobs.JobManager.turn`), each recognised when the
+editor reports it back; the user's own changes move the inserted region or, landing inside it,
+stop the stream. Delivery replaces the region and the target in one edit at the end
+(:func:`~codegen_lsp.lsp.delivery.apply_edit`). An editor that refuses a streamed edit (an error
+answer, ``applied: false``) or does not answer ends the job: :attr:`LiveInsertion.failure` says
+how, and :meth:`LiveInsertion.abandon` removes what went in, as it does on cancel or error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from lsprotocol import types as lsp
 
+from codegen_lsp.core.landing import Lines, keep_apart
 from codegen_lsp.core.text import LineIndex, end_of_insertion
 from codegen_lsp.core.tracking import Splice, move_range, splice_gives
 from codegen_lsp.core.types import Range
 from codegen_lsp.lsp import edits
+from codegen_lsp.lsp.commands import Status
+from codegen_lsp.lsp.jobs import ECHO_TIMEOUT
 
 if TYPE_CHECKING:
     from codegen_lsp.core.pipeline import Plan
@@ -26,8 +32,7 @@ if TYPE_CHECKING:
     from codegen_lsp.lsp.jobs import Job
     from codegen_lsp.lsp.session import Session
 
-#: how long a streamed edit may take to come back as didChange before live streaming gives up
-_ECHO_TIMEOUT = 3.0
+log = logging.getLogger(__name__)
 
 
 class LiveInsertion:
@@ -36,9 +41,10 @@ class LiveInsertion:
     Lines go in as small versioned edits at the end of the inserted *region*, one edit in flight
     at a time (the next batch collects meanwhile). Each edit must come back as a ``didChange``
     that turns the text before it into exactly the expected text after it; any other change is
-    the user's and moves the region, or breaks the stream if it lands inside it. At the end the
-    region and the target are replaced in one edit by the fully cleaned answer; on cancel or
-    error the region is removed, leaving the document as it was.
+    the user's and moves the region, or breaks the stream if it lands inside it. The first edit
+    starts a line of its own where the user typed at the insertion point. At the end the region
+    and the target are replaced in one edit by the fully cleaned answer; on cancel, error or
+    refusal the region is removed, leaving the document as it was.
     """
 
     def __init__(self, ls: Session, job: Job, plan: Plan) -> None:
@@ -46,9 +52,16 @@ class LiveInsertion:
         self.job = job
         point = plan.target.start
         self.region = Range(point, point)
+        #: the text in the region: what went in and came back
         self.shown = ""
-        self._ready = ""
+        #: why live insertion stopped early (the user edited the streamed lines, …)
         self.broken: str | None = None
+        #: the editor refused a streamed edit or did not answer: how the job ends, and why
+        self.failure: tuple[Status, str] | None = None
+        self._ready = ""  # final lines so far
+        self._sent = 0  # how much of _ready is in the region
+        #: streamed text is whole lines; it starts a line of its own where the answer will
+        self._own_lines = plan.whole_lines
         self._expected: Splice | None = None  # our edit in flight, until the editor reports it
         self._echoed = asyncio.Event()
         self._wake = asyncio.Event()
@@ -80,49 +93,78 @@ class LiveInsertion:
             self.region = moved
 
     async def _run(self) -> None:
-        while not self.broken:
-            await self._wake.wait()
-            self._wake.clear()
-            pending = self._ready[len(self.shown) :]
-            if pending:
-                await self._insert(pending)
-            elif self._stopping:
-                return
-
-    async def _insert(self, text: str) -> None:
-        document = self.ls.documents.get(self.job.uri)
-        if document is None:
-            self.broken = "the document was closed"
-            return
-        index = document.index
-        self._expected = Splice(index.offset_at(self.region.end), "", text)
-        self._echoed.clear()
-        point = self.ls.documents.codec.to_client_range(index, Range(self.region.end, self.region.end))
-        workspace_edit = edits.text_edit(
-            self.job.uri, document.version, [lsp.TextEdit(range=point, new_text=text)], self.ls.edit_support
-        )
-        answer = await self.ls.request_apply(workspace_edit, self.job.title)
-        if answer is None or not answer.applied:
-            self._expected = None
-            self.broken = (
-                edits.refusal(answer, self.job.title)
-                if answer is not None
-                else "the editor did not answer the streamed edit"
-            )
-            return
         try:
-            await asyncio.wait_for(self._echoed.wait(), _ECHO_TIMEOUT)
-        except TimeoutError:
-            self._expected = None
-            self.broken = "the editor did not report the streamed edit"
+            while not self.broken:
+                await self._wake.wait()
+                self._wake.clear()
+                pending = self._ready[self._sent :]
+                if pending:
+                    await self._insert(pending)
+                elif self._stopping:
+                    return
+        except Exception:
+            # the pump is the only one to notice its own failure: end the job rather than hang
+            log.exception("job %s: live insertion failed", self.job.id)
+            self._fail(
+                Status.FAILED, f"{self.job.title}: streaming into the document failed; see the server log."
+            )
+
+    def _fail(self, status: Status, message: str) -> None:
+        self.failure = (status, message)
+        self.broken = message
+        self.job.cancel("the editor did not take a streamed edit")
+
+    async def _insert(self, pending: str) -> None:
+        async with self.ls.jobs.turn(self.job):
+            document = self.ls.documents.get(self.job.uri)
+            if document is None:
+                self.broken = "the document was closed"
+                return
+            index = document.index
+            text = pending
+            if not self.shown:
+                text = keep_apart(index, self.region, Lines(pending, self._own_lines), self._eol)
+            self._expected = Splice(index.offset_at(self.region.end), "", text)
+            self._echoed.clear()
+            point = self.ls.documents.codec.to_client_range(index, Range(self.region.end, self.region.end))
+            workspace_edit = edits.text_edit(
+                self.job.uri,
+                document.version,
+                [lsp.TextEdit(range=point, new_text=text)],
+                self.ls.edit_support,
+            )
+            answer = await self.ls.request_apply(workspace_edit, self.job.title)
+            if answer is None:
+                self._expected = None
+                self._fail(
+                    Status.UNCONFIRMED,
+                    f"{self.job.title}: the editor did not confirm a streamed edit within "
+                    f"{self.ls.settings.apply_timeout:g} s, so streaming stopped; check the document.",
+                )
+                return
+            refused = edits.refusal(answer, self.job.title)
+            if refused:
+                self._expected = None
+                self._fail(Status.REJECTED, refused)
+                return
+            try:
+                await asyncio.wait_for(self._echoed.wait(), ECHO_TIMEOUT)
+            except TimeoutError:
+                self._expected = None
+                self._fail(
+                    Status.UNCONFIRMED,
+                    f"{self.job.title}: the editor applied a streamed edit but did not report it, so "
+                    "streaming stopped; check the document.",
+                )
+                return
+            self._sent += len(pending)
         self._wake.set()  # more lines may have arrived meanwhile
 
     async def stop(self) -> None:
         """Let the edit in flight finish (and flush what is ready); then stop."""
         self._stopping = True
         self._wake.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self._pump), _ECHO_TIMEOUT * 2)
+        await asyncio.shield(self._pump)
         self.job.on_change = None
 
     def final_region(self, index: LineIndex, moved_target: Range) -> Range | None:
@@ -135,28 +177,53 @@ class LiveInsertion:
             return None
         return Range(self.region.start, moved_target.end)
 
-    async def abandon(self) -> None:
-        """Remove what was streamed in, if it is still exactly there."""
+    async def abandon(self) -> bool:
+        """Remove what was streamed in, if it is still exactly there. True when the document
+        holds nothing of it any more; otherwise the user has been told why it stayed. Never raises."""
         self._stopping = True
         self._wake.set()
-        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(self._pump), _ECHO_TIMEOUT * 2)
+        try:
+            await asyncio.shield(self._pump)  # the edit in flight lands (or fails) first
+        except Exception:
+            log.exception("job %s: live insertion failed", self.job.id)
         self.job.on_change = None
         if not self.shown:
-            return
-        document = self.ls.documents.get(self.job.uri)
-        if document is None:
-            return
-        index = document.index
-        if index.text_in(self.region) != self.shown:
-            self.ls.warn(f"{self.job.title}: the streamed code was edited; it was left in place.")
-            return
-        workspace_edit = edits.text_edit(
-            self.job.uri,
-            document.version,
-            [lsp.TextEdit(range=self.ls.documents.codec.to_client_range(index, self.region), new_text="")],
-            self.ls.edit_support,
-        )
-        with contextlib.suppress(Exception):
-            await self.ls.request_apply(workspace_edit, f"{self.job.title} (undo)")
-        self.shown = ""
+            return True
+        try:
+            return await self._remove()
+        except Exception:
+            log.exception("job %s: removing the streamed code failed", self.job.id)
+            self.ls.warn(f"{self.job.title}: the streamed code could not be removed; it was left in place.")
+            return False
+
+    async def _remove(self) -> bool:
+        async with self.ls.jobs.turn(self.job):
+            document = self.ls.documents.get(self.job.uri)
+            if document is None:
+                return True  # closed: the editor's copy is its own business now
+            index = document.index
+            if index.text_in(self.region) != self.shown:
+                self.ls.warn(f"{self.job.title}: the streamed code was edited; it was left in place.")
+                return False
+            version = document.version
+            workspace_edit = edits.text_edit(
+                self.job.uri,
+                version,
+                [
+                    lsp.TextEdit(
+                        range=self.ls.documents.codec.to_client_range(index, self.region), new_text=""
+                    )
+                ],
+                self.ls.edit_support,
+            )
+            answer = await self.ls.request_apply(workspace_edit, f"{self.job.title} (undo)")
+            if answer is None or not answer.applied:
+                why = edits.refusal_reason(answer) if answer is not None else "it did not answer"
+                self.ls.warn(
+                    f"{self.job.title}: the streamed code could not be removed (the editor: {why}); "
+                    "it was left in place."
+                )
+                return False
+            await self.ls.jobs.reported(document, version)
+            self.shown = ""
+            return True
