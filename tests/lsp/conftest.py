@@ -6,6 +6,10 @@ loopback provider. Its :class:`Editor` keeps its own copy of every document it o
 ``workspace/applyEdit`` by applying the edit to that copy (refusing stale versions the way VS
 Code does) and reports the change back with ``didChange``, exactly like an editor, so tests
 assert the resulting text. Positions are converted here independently of the server's code.
+Hostile editors are a few attributes away: ``answer`` replaces the answer to
+``workspace/applyEdit`` (decline with a JSON-RPC error as eglot does, refuse, delay, type
+meanwhile), ``echo_delay`` reports changes late and batched (Neovim debounces ``didChange``), and
+``skip_stale`` answers ``applied: true`` to a stale versioned edit without applying it (Neovim 0.11).
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException
 from pygls.protocol.json_rpc import JsonRPCResponseMessage
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -66,6 +71,11 @@ def to_offset(text: str, position: lsp.Position, encoding: str) -> int:
     return offset
 
 
+class Declined(JsonRpcException):
+    """Raised by an ``Editor.answer`` hook: the editor answers ``workspace/applyEdit`` with this
+    JSON-RPC error (eglot does when the user says no), which is the test's intent, not a failure."""
+
+
 def to_position(text: str, offset: int, encoding: str) -> lsp.Position:
     before = text[:offset]
     line = len(_EOL.findall(before))
@@ -90,6 +100,16 @@ class Editor:
         self.edits: list[lsp.ApplyWorkspaceEditParams] = []
         #: called with each applyEdit before it is applied (tests use it to type "meanwhile")
         self.before_apply: Callable[[lsp.ApplyWorkspaceEditParams], None] | None = None
+        #: answers each applyEdit instead of :meth:`apply` (which it may call); raise
+        #: :class:`Declined` to answer with a JSON-RPC error
+        self.answer: (
+            Callable[[lsp.ApplyWorkspaceEditParams], Awaitable[lsp.ApplyWorkspaceEditResult]] | None
+        ) = None
+        #: report changes this long after making them, all pending ones in one didChange
+        self.echo_delay = 0.0
+        #: a versioned edit for an older version: answered applied but not applied (else refused)
+        self.skip_stale = False
+        self._unreported: dict[str, list[lsp.TextDocumentContentChangePartial]] = {}
         self._count = 0
 
     # documents
@@ -105,6 +125,18 @@ class Editor:
             )
         )
         return uri
+
+    def reopen(self, uri: str, text: str, version: int = 1, language_id: str = "python") -> None:
+        """``didOpen`` again, without ``didClose`` (some clients do on reload)."""
+        self.texts[uri] = text
+        self.versions[uri] = version
+        self.client.text_document_did_open(
+            lsp.DidOpenTextDocumentParams(
+                text_document=lsp.TextDocumentItem(
+                    uri=uri, language_id=language_id, version=version, text=text
+                )
+            )
+        )
 
     def pos(self, uri: str, offset: int) -> lsp.Position:
         return to_position(self.texts[uri], offset, self.encoding)
@@ -135,6 +167,17 @@ class Editor:
             old = self.texts[uri]
             self.texts[uri] = old[:start] + new + old[end:]
         self.versions[uri] += 1
+        if self.echo_delay <= 0:
+            self._report(uri, list(changes))
+            return
+        if uri not in self._unreported:
+            self._unreported[uri] = []
+            asyncio.get_running_loop().call_later(
+                self.echo_delay, lambda: self._report(uri, self._unreported.pop(uri))
+            )
+        self._unreported[uri] += changes
+
+    def _report(self, uri: str, changes: list[lsp.TextDocumentContentChangePartial]) -> None:
         self.client.text_document_did_change(
             lsp.DidChangeTextDocumentParams(
                 text_document=lsp.VersionedTextDocumentIdentifier(uri=uri, version=self.versions[uri]),
@@ -165,6 +208,8 @@ class Editor:
                 self.created[uri] = "".join(e.new_text for e in edits)
                 continue
             if version is not None and version != self.versions[uri]:
+                if self.skip_stale:
+                    return lsp.ApplyWorkspaceEditResult(applied=True)
                 return lsp.ApplyWorkspaceEditResult(
                     applied=False, failure_reason=f"version {version} is not {self.versions[uri]}"
                 )
@@ -228,7 +273,11 @@ class Editor:
         self.client.messages.clear()
         self.edits.clear()
         self.before_apply = None
+        self.answer = None
+        self.echo_delay = 0.0
+        self.skip_stale = False
         self.loopback.disconnected.clear()
+        self.loopback.responder = None
 
     def configure(self, **settings: Any) -> None:
         """Push new ``codegen`` settings (merged over the initialization options)."""
@@ -251,10 +300,19 @@ def _make_client() -> LanguageClient:
     client = make_test_lsp_client()
 
     @client.feature(lsp.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+    async def apply_edit(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
         editor: Editor = client.editor  # type: ignore[attr-defined]
+        if editor.answer is not None:
+            return await editor.answer(params)
         return editor.apply(params)
 
+    report = client.report_server_error
+
+    def report_server_error(error: Exception, source: Any) -> None:
+        if not isinstance(error, Declined):  # an error answer a test asked for
+            report(error, source)
+
+    client.report_server_error = report_server_error  # type: ignore[method-assign]
     return client
 
 
@@ -267,8 +325,13 @@ def server_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def workspace() -> Iterator[Path]:
+# Fixtures are named apart from their functions, so a module outside this folder can import them
+# (tests/adversarial/lsp_editor.py) without its parameters shadowing the imported names. The
+# module's loopback provider, ``lb``, is tests/conftest.py's.
+
+
+@pytest.fixture(scope="module", name="workspace")
+def workspace_fixture() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="codegen-lsp-e2e-") as folder:
         yield Path(folder)
 
@@ -284,41 +347,50 @@ def base_options(lb: LoopbackServer) -> dict[str, Any]:
 _HOME = Path(tempfile.mkdtemp(prefix="codegen-lsp-home-"))
 
 
-@pytest_lsp.fixture(
-    scope="module",
-    params=PROFILES,
-    config=ClientServerConfig(
-        server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"],
-        client_factory=_make_client,
-        server_env=server_env(_HOME),
-    ),
-)
-async def editor_client(
-    lsp_client: LanguageClient, request: pytest.FixtureRequest, lb: LoopbackServer, workspace: Path
-) -> AsyncIterator[None]:
-    capabilities = client_capabilities(request.param)
-    lsp_client.editor = Editor(lsp_client, workspace, lb)  # type: ignore[attr-defined]
-    result = await lsp_client.initialize_session(
-        lsp.InitializeParams(
-            capabilities=capabilities,
-            root_uri=workspace.as_uri(),
-            initialization_options={"codegen": base_options(lb)},
-        )
+def make_editor_client(profiles: list[Any]) -> Any:
+    """The module-wide ``editor_client`` fixture: a server per capability profile in ``profiles``."""
+
+    @pytest_lsp.fixture(
+        name="editor_client",
+        scope="module",
+        params=profiles,
+        config=ClientServerConfig(
+            server_command=[sys.executable, "-m", "codegen_lsp.lsp", "warning"],
+            client_factory=_make_client,
+            server_env=server_env(_HOME),
+        ),
     )
-    encoding = result.capabilities.position_encoding or "utf-16"
-    editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
-    editor.encoding = getattr(encoding, "value", encoding)
-    workspace_edit = capabilities.workspace.workspace_edit if capabilities.workspace else None
-    editor.document_changes = bool(workspace_edit and workspace_edit.document_changes)
-    editor.create_files = editor.document_changes and lsp.ResourceOperationKind.Create in (
-        (workspace_edit.resource_operations if workspace_edit else None) or ()
-    )  # type: ignore[attr-defined]
-    yield
-    await lsp_client.shutdown_session()
+    async def editor_client(
+        lsp_client: LanguageClient, request: pytest.FixtureRequest, lb: LoopbackServer, workspace: Path
+    ) -> AsyncIterator[None]:
+        capabilities = client_capabilities(request.param)
+        lsp_client.editor = Editor(lsp_client, workspace, lb)  # type: ignore[attr-defined]
+        result = await lsp_client.initialize_session(
+            lsp.InitializeParams(
+                capabilities=capabilities,
+                root_uri=workspace.as_uri(),
+                initialization_options={"codegen": base_options(lb)},
+            )
+        )
+        encoding = result.capabilities.position_encoding or "utf-16"
+        editor: Editor = lsp_client.editor  # type: ignore[attr-defined]
+        editor.encoding = getattr(encoding, "value", encoding)
+        workspace_edit = capabilities.workspace.workspace_edit if capabilities.workspace else None
+        editor.document_changes = bool(workspace_edit and workspace_edit.document_changes)
+        editor.create_files = editor.document_changes and lsp.ResourceOperationKind.Create in (
+            (workspace_edit.resource_operations if workspace_edit else None) or ()
+        )  # type: ignore[attr-defined]
+        yield
+        await lsp_client.shutdown_session()
+
+    return editor_client
 
 
-@pytest.fixture
-def editor(editor_client: LanguageClient) -> Iterator[Editor]:
+editor_client_fixture = make_editor_client(PROFILES)
+
+
+@pytest.fixture(name="editor")
+def editor_fixture(editor_client: LanguageClient) -> Iterator[Editor]:
     ed: Editor = editor_client.editor  # type: ignore[attr-defined]
     ed.reset()
     yield ed
