@@ -202,16 +202,20 @@ async function ghostText(page) {
     .catch(() => null);
 }
 
+/** The ghost text once Monaco has finished drawing it: the same in two looks 100 ms apart (on a
+ *  busy machine the lines below can be drawn before the part on the cursor line). */
 async function waitForGhost(page, timeout = TIMEOUT) {
   const deadline = Date.now() + timeout;
+  let last = null;
   while (Date.now() < deadline) {
     const ghost = await ghostText(page);
-    if (ghost) {
+    if (ghost && last && JSON.stringify(ghost) === JSON.stringify(last)) {
       return ghost;
     }
-    await page.waitForTimeout(50);
+    last = ghost;
+    await page.waitForTimeout(100);
   }
-  return null;
+  return last;
 }
 
 /** Put the cursor at the end of CODEGEN_LINE (1-based) with Ctrl+G, as a user would. */
