@@ -90,24 +90,6 @@ async def test_an_edit_answered_without_a_result_is_explained(editor: Editor) ->
     assert progress_ended(editor, result["jobId"])
 
 
-async def test_an_edit_said_applied_but_never_made_is_not_called_applied(editor: Editor) -> None:
-    # Neovim 0.11 answers so when it skips an edit for an older version
-    uri = editor.open(PY)
-    editor.loopback.script(chat_reply(*ADD))
-
-    async def answer(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
-        editor.edits.append(params)
-        return lsp.ApplyWorkspaceEditResult(applied=True)
-
-    editor.answer = answer
-    result = await generate(editor, uri)
-    assert result["status"] == Status.UNCONFIRMED, result
-    assert editor.texts[uri] == PY
-    (warning,) = told(editor)
-    assert "never reported the change" in warning
-    assert progress_ended(editor, result["jobId"])
-
-
 # --- the model's answer is empty or not text ------------------------------------------------------
 
 

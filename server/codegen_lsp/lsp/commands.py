@@ -55,8 +55,8 @@ class Status(StrEnum):
     STALE = "stale"
     #: the editor answered applied: false, or with an error (eglot, when the user declines)
     REJECTED = "rejected"
-    #: the editor did not answer workspace/applyEdit in time, answered what cannot be read, or
-    #: said it applied the edit but never reported the change: the edit may or may not be there
+    #: the editor did not answer workspace/applyEdit in time, or answered what cannot be read:
+    #: the edit may or may not be there
     UNCONFIRMED = "unconfirmed"
     #: cancelled (command, progress, $/cancelRequest, a newer job, closing or reopening the
     #: document, shutdown)

@@ -198,17 +198,8 @@ async def _apply_in_turn(
         if answer is None:
             return _unconfirmed(ls, job)
         if answer.applied:
-            # the next edit of this document is made for the text this one leaves
-            if await ls.jobs.reported(document, version):
-                return outcome(job.id, Status.APPLIED)
-            # applied, says the editor, yet the document never changed (Neovim answers so when
-            # it skips an edit for an older version)
-            message = (
-                f"{job.title}: the editor said it applied the edit but never reported the change; "
-                "check the document (it may or may not be there)."
-            )
-            ls.warn(message)
-            return outcome(job.id, Status.UNCONFIRMED, message)
+            ls.jobs.owe(document, version)  # the document's next edit waits until this one is back
+            return outcome(job.id, Status.APPLIED)
         current = ls.documents.get(job.uri)
         if current is not None and current.version != version and attempt < 2:
             log.info("job %s: edit refused while the user typed; retrying", job.id)

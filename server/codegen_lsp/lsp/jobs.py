@@ -12,9 +12,10 @@ which is what closes the upstream HTTP connection within milliseconds. Once a jo
 (its edit is on its way to the editor, or it is cleaning up) a cancel no longer interrupts it.
 
 Edits to one document go out one at a time (:meth:`JobManager.turn`): each is made for the text
-the previous one left, after the editor reported that one back (:meth:`JobManager.reported`), so
-concurrent jobs never send an edit for a version the document has already left — which VS Code
-refuses, Neovim silently skips, and an editor without versioned edits applies in the wrong place.
+the previous one left, once the editor reported that one back as ``didChange``
+(:meth:`JobManager.owe`), so concurrent jobs never send an edit for a version the document has
+already left — which VS Code refuses, Neovim silently skips, and an editor without versioned
+edits applies in the wrong place. The job whose edit was applied does not wait for the report.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class JobManager:
         self._turns: dict[str, _Turn] = {}
         #: set at every change of the document (keyed by URI) for whoever waits for one
         self._changed: dict[str, set[asyncio.Event]] = {}
+        #: per URI: an applied edit the editor has yet to report; the next turn waits for it
+        self._owed: dict[str, asyncio.Task[None]] = {}
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -144,6 +147,9 @@ class JobManager:
         entry.users += 1
         try:
             async with entry.lock:
+                owed = self._owed.get(job.uri)
+                if owed is not None:
+                    await asyncio.shield(owed)  # bounded by ECHO_TIMEOUT
                 entry.holder = job
                 try:
                     yield
@@ -153,6 +159,20 @@ class JobManager:
             entry.users -= 1
             if entry.users == 0 and self._turns.get(job.uri) is entry:
                 del self._turns[job.uri]
+
+    def owe(self, document: Document, version: int) -> None:
+        """The editor applied an edit made for ``document`` at ``version``: the document's next
+        turn starts once the edit came back as didChange (or after :data:`ECHO_TIMEOUT`), so the
+        next edit is made for the text this one left."""
+        uri = document.uri
+
+        async def report() -> None:
+            if not await self.reported(document, version):
+                log.info("%s: an applied edit did not come back as didChange within %g s", uri, ECHO_TIMEOUT)
+
+        task = asyncio.ensure_future(report())
+        self._owed[uri] = task
+        task.add_done_callback(lambda done: self._owed.pop(uri) if self._owed.get(uri) is done else None)
 
     async def reported(self, document: Document, version: int) -> bool:
         """Wait until ``document`` has left ``version``, at most :data:`ECHO_TIMEOUT`: an edit
@@ -203,6 +223,8 @@ class JobManager:
         """Cancel everything and wait (bounded) for the tasks to clean up."""
         tasks = [job.task for job in self._jobs.values() if job.task is not None]
         self.cancel(reason="the server is shutting down")
+        for owed in list(self._owed.values()):
+            owed.cancel()
         if tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), grace)

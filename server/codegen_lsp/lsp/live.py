@@ -224,6 +224,6 @@ class LiveInsertion:
                     "it was left in place."
                 )
                 return False
-            await self.ls.jobs.reported(document, version)
+            self.ls.jobs.owe(document, version)
             self.shown = ""
             return True
