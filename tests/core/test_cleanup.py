@@ -241,6 +241,26 @@ CASES = [
         id="an answer that only echoes is empty",
     ),
     pytest.param(
+        "```python\nfrom typing import List\n\n\n# longest(strings)\n# Return the longest one.\n#\n"
+        "# >>> longest([])\n#\n```",
+        CleanupTarget(
+            "python",
+            "",
+            Indentation("    "),
+            echo=(
+                "from typing import List",
+                "# longest(strings)",
+                "# Return the longest one.",
+                "#",
+                "# >>> longest([])",
+                "#",
+            ),
+            echo_anchor=5,
+        ),
+        "",
+        id="an echo of the file and a comment with bare # lines is still only an echo",
+    ),
+    pytest.param(
         "```\ncomputeTotal(items,\n  tax)\n```",
         CleanupTarget("javascript", "    ", Indentation("  "), indent_first_line=False),
         "computeTotal(items,\n      tax)",

@@ -92,6 +92,10 @@ class _EchoMatcher:
 
     def match(self, stripped: str) -> bool | None:
         """None when ``stripped`` ends the echo; else whether an echo may end with it."""
+        if not _significant(stripped):
+            # a bare "#" (an empty line of the comment), "}" or "*/": it neither proves an echo
+            # nor ends one
+            return False
         for k in range(self.position, len(self.candidates)):
             text, anchor = self.candidates[k]
             if text == stripped:
@@ -340,6 +344,10 @@ class Cleanup:
 
     def _release_echo(self, out: list[str]) -> None:
         held, self._echo_held = self._echo_held, []
+        if self._echo_dropped:
+            # after an echo: its bare "#" lines go with it
+            while held and not _significant(held[0]):
+                held.pop(0)
         for line in held:
             self._tail(line, out)
 
