@@ -343,10 +343,39 @@ def test_prepare_errors(action: str, rng: Range, message: str) -> None:
         )
 
 
-def test_an_unchanged_answer_is_reported() -> None:
-    _, result = _run(PYTHON, "python", "rewrite", _span((13, 0), (13, 31)), "self.items.append(item)")
-    assert result.edit is not None
-    assert result.warnings == ("the model returned the code unchanged",)
+STUB = 'def add(a, b):\n    """Add a and b."""\n'
+NO_NEW_CODE = "the model's answer brought no new code (only comments, or the lines that were there)"
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "rng", "answer", "refusal"),
+    [
+        pytest.param(PYTHON, "rewrite", _span((13, 0), (13, 31)), "self.items.append(item)",
+                     "the model returned the code unchanged", id="rewrite-unchanged"),
+        pytest.param(STUB, "implement", _span((0, 0), (1, 22)), f"```python\n{STUB}```",
+                     "the model returned the code unchanged", id="implement-stub-echoed"),
+        pytest.param(STUB, "implement", _span((0, 0), (1, 22)),
+                     'def add(a: int, b: int) -> int:\n    """Add a and b."""\n', NO_NEW_CODE,
+                     id="implement-signature-reworded-no-body"),
+        pytest.param(STUB, "implement", _span((0, 0), (1, 22)),
+                     f"```python\n{STUB}    # TODO: add them\n```", NO_NEW_CODE, id="implement-only-a-comment"),
+        pytest.param("# the sum of a and b\n", "generate_from_comment", _at(0),
+                     "```python\n# the sum of a and b\n# returned as an int\n```", NO_NEW_CODE,
+                     id="comment-only-more-comments"),
+        pytest.param(STUB, "implement", _span((0, 0), (1, 22)), f"```python\n{STUB}    return a + b\n```",
+                     None, id="implement-with-a-body"),
+        pytest.param("# the sum of a and b\n", "generate_from_comment", _at(0), "```python\nx = a + b\n```",
+                     None, id="comment-with-code"),
+    ],
+)  # fmt: skip
+def test_an_answer_that_changes_nothing_is_reported_not_applied(
+    text: str, action: str, rng: Range, answer: str, refusal: str | None
+) -> None:
+    _, result = _run(text, "python", action, rng, answer)
+    if refusal is None:
+        assert result.edit is not None and result.warnings == ()
+    else:
+        assert (result.edit, result.warnings) == (None, (refusal,))
 
 
 def test_empty_answer_gives_no_edit_and_a_warning() -> None:

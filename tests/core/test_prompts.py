@@ -36,13 +36,18 @@ def _user(action: str, instruction: str | None = None, context: Context = CONTEX
     [
         pytest.param(
             "generate_from_comment",
-            ["File: src/geo.py (python)", "```python\nimport math\n```", "Do not repeat the comment"],
+            [
+                "File: src/geo.py (python)",
+                "```python\nimport math\n```",
+                "Do not repeat the comment",
+                "write that whole function",
+            ],
             ["Selected code"],
             id="generate: code before, no selection block",
         ),
         pytest.param(
             "implement",
-            ["Selected code:\n```python\ndef area(r):\n    pass\n```", "complete the stub"],
+            ["Selected code:\n```python\ndef area(r):\n    pass\n```", "write the missing body"],
             ["Diagnostics"],
             id="implement",
         ),

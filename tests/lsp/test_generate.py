@@ -465,3 +465,24 @@ async def test_stream_edits_cancel_restores_the_document(editor: Editor) -> None
     finally:
         editor.configure()
         await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize("stream_edits", [False, True], ids=["whole-edit", "stream-edits"])
+async def test_an_answer_of_comments_only_is_reported_and_leaves_the_document(
+    editor: Editor, stream_edits: bool
+) -> None:
+    # issue 11: a coder model may answer a comment with more comment lines; nothing is applied
+    editor.configure(streamEdits=stream_edits)
+    await asyncio.sleep(0.2)
+    try:
+        uri = editor.open(PY)
+        editor.loopback.script(
+            slow("```python\n", "# add two numbers\n", "# and return the sum\n", "```\n", delay=0.05)
+        )
+        result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
+        assert result["status"] == Status.FAILED, result
+        assert "brought no new code" in result["message"]
+        assert editor.texts[uri] == PY
+    finally:
+        editor.configure()
+        await asyncio.sleep(0.2)

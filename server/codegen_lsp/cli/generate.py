@@ -172,7 +172,8 @@ def _emit(args: argparse.Namespace, path: Path, source: str, result: Result, mod
             )
         return EXIT_OK
     if result.edit is None:
-        raise ActionError("the model's answer contained no code to insert")
+        reason = "; ".join(result.warnings) or "the model's answer contained no code"
+        raise ActionError(f"nothing was changed: {reason}")
     new_source = text.apply_edit(source, result.edit)
     if output == "print":
         print(result.text, end="" if result.text.endswith(("\n", "\r")) else "\n")

@@ -81,6 +81,9 @@ class ActionSpec:
     before_label: str = "Code before the selection"
     #: the answer limit when the settings set none (REPLACE actions grow it to fit the selection)
     default_max_tokens: int = DEFAULT_MAX_TOKENS
+    #: the answer must bring new code: one of comments only, or (REPLACE) one that adds no line
+    #: of code to the selection, is reported to the user instead of applied
+    adds_code: bool = False
     builtin: bool = True
     provider: str | None = None
     model: str | None = None
@@ -105,11 +108,14 @@ _SYSTEM_PROSE = "You are an expert {language} programmer. Answer briefly and cle
 
 _HEADER = "File: {path} ({language})\n\n"
 
+# The comment is shown once, as the task, not also inside the code: small coder models given it
+# twice tend to answer with the file and the comment again (measured with bench.quality).
 _GENERATE = (
     _HEADER + "{before_block}{after_block}"
-    "Task: write the {language} code that this comment asks for:\n{instruction}\n\n"
-    "The code goes right below the comment. Reply with only the new code in one {fence} block. "
-    "Do not repeat the comment or the code above it."
+    "Task: write the {language} code that goes right below this comment:\n{instruction}\n\n"
+    "If the comment names or describes a function, write that whole function: its def line with "
+    "that name and those parameters, and a complete body. Reply with only the new code, in one "
+    "{fence} block. Do not repeat the comment or the code around it."
 )
 
 _REPLACE_TASK = (
@@ -142,6 +148,7 @@ def _builtin(
     system: str = _SYSTEM_CODE,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     before_label: str = "Code before the selection",
+    adds_code: bool = False,
 ) -> ActionSpec:
     return ActionSpec(
         name=name,
@@ -154,6 +161,7 @@ def _builtin(
         default_instruction=default_instruction,
         before_label=before_label,
         default_max_tokens=max_tokens,
+        adds_code=adds_code,
     )
 
 
@@ -168,7 +176,8 @@ BUILTIN_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
                 ApplyMode.INSERT_BELOW,
                 Trigger.COMMENT,
                 _GENERATE,
-                before_label="Code before the comment, ending with the comment",
+                before_label="Code before the comment",
+                adds_code=True,
             ),
             _builtin(
                 Action.REWRITE,
@@ -185,8 +194,10 @@ BUILTIN_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
                 ApplyMode.REPLACE,
                 Trigger.SELECTION,
                 _REPLACE,
-                "Implement the selected code: complete the stub, the TODO or the missing parts. "
+                "Implement the selected code: write the missing body of each stub, TODO or "
+                "placeholder so that it does what its name, signature, comments and docstring say. "
                 "Keep names and signatures.",
+                adds_code=True,
             ),
             _builtin(
                 Action.DOCUMENT,

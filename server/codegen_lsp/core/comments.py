@@ -80,6 +80,12 @@ def comment_block_at(text_lines: Sequence[str], line: int, language_id: str) -> 
     return first, last
 
 
+def code_lines(lines: Sequence[str], language_id: str) -> list[str]:
+    """The lines of ``lines`` that are neither blank nor (part of) a whole-line comment."""
+    syntax = language(language_id).comments
+    return [line for i, line in enumerate(lines) if line.strip() and _comment_span(lines, i, syntax) is None]
+
+
 def comment_text(lines: Sequence[str], language_id: str) -> str:
     """The words of a comment block: markers, doc-comment stars and common indentation removed."""
     syntax = language(language_id).comments

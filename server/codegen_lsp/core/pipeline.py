@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from codegen_lsp.core.actions import Action, ActionSpec, resolve_action
 from codegen_lsp.core.cleanup import Cleanup, CleanupTarget, clean_code, clean_prose
-from codegen_lsp.core.comments import comment_block_at, comment_text
+from codegen_lsp.core.comments import code_lines, comment_block_at, comment_text
 from codegen_lsp.core.context import Context, build_context, enclosing_scope
 from codegen_lsp.core.landing import Source
 from codegen_lsp.core.languages import suggest_test_path
@@ -230,13 +230,14 @@ def prepare(request: EditRequest, settings: Settings) -> Plan:
         target = subject
         base_indent = ""
 
-    context_target, scope_lines = subject, None
-    if spec.name == Action.GENERATE_FROM_COMMENT and mode == ApplyMode.INSERT_BELOW:
-        # the comment is the instruction: show it at the end of the code before the insertion point
-        context_target, scope_lines = target, (first, last)
+    scope_lines = None
+    if spec.name == Action.GENERATE_FROM_COMMENT:
+        # the comment is the instruction: the context is the code around it, the comment itself
+        # only in the task (a model shown it twice tends to answer with it again)
+        scope_lines = (first, last)
     context = build_context(
         index,
-        context_target,
+        subject,
         language,
         request.path,
         settings.context,
@@ -312,16 +313,40 @@ def _code_result(plan: Plan, lines: list[str]) -> Result:
     code = plan.eol.join(lines)
     if plan.mode == ApplyMode.NEW_FILE:
         return Result(plan.mode, code + plan.eol, None, plan.new_file_path, None, ())
+    refusal = _refusal(plan, lines)
+    if refusal:
+        return Result(plan.mode, code, None, None, None, (refusal,))
     warnings: tuple[str, ...] = ()
     if plan.mode == ApplyMode.REPLACE:
         new_text = code
-        if split_lines(plan.replaced) == lines:
-            warnings = ("the model returned the code unchanged",)
     elif plan.mode == ApplyMode.INSERT_BELOW and plan.target.start.character > 0:
         new_text = plan.eol + code  # below the last line of a document without a final newline
     else:
         new_text = code + plan.eol
     return Result(plan.mode, new_text, TextEdit(plan.target, new_text), None, None, warnings)
+
+
+def _refusal(plan: Plan, lines: list[str]) -> str | None:
+    """Why an answer must not be applied, or None: it changes nothing, or brings no code it must bring."""
+    replaced = split_lines(plan.replaced) if plan.mode == ApplyMode.REPLACE else []
+    if plan.mode == ApplyMode.REPLACE and replaced == lines:
+        return "the model returned the code unchanged"
+    if plan.action.adds_code:
+        had = {line.strip() for line in replaced}
+        new = [
+            line.strip() for line in code_lines(lines, plan.cleanup.language_id) if line.strip() not in had
+        ]
+        old_code = [line.strip() for line in code_lines(replaced, plan.cleanup.language_id)]
+        if new and old_code and _same_header(new[0], old_code[0]):
+            new = new[1:]  # the stub's signature, reworded (a return type added): still no body
+        if not new:
+            return "the model's answer brought no new code (only comments, or the lines that were there)"
+    return None
+
+
+def _same_header(line: str, header: str) -> bool:
+    """Whether ``line`` restates the signature ``header`` (same text up to the parameters)."""
+    return "(" in line and "(" in header and line.split("(")[0] == header.split("(")[0]
 
 
 def _prose_result(plan: Plan, answer: str) -> Result:

@@ -66,13 +66,17 @@ async def deliver(
     if result.mode == ApplyMode.NEW_FILE:
         return await create_file(ls, job, result)
     if result.edit is None:
+        # an empty answer, or one the pipeline refused (unchanged, no new code): nothing is
+        # applied, and lines already shown live are taken out again
+        if live is not None:
+            await live.abandon()
         return _empty(ls, job, result)
     return await apply_edit(ls, job, plan, result.edit, live)
 
 
 def _empty(ls: Session, job: Job, result: Result) -> dict[str, Any]:
-    """An answer with nothing to use (no choices, no text, no code): said, never silent."""
-    said = next((w for w in result.warnings if "answer" in w), "the model's answer was empty")
+    """An answer with nothing to use (no choices, no text, no new code): said, never silent."""
+    said = "; ".join(result.warnings) or "the model's answer was empty"
     message = f"{job.title}: {said}, so nothing was applied."
     ls.warn(message)
     return outcome(job.id, Status.FAILED, message)
