@@ -220,11 +220,12 @@ async def through_action(
     assert result is not None
     row.finish_reason = result.finish_reason
     row.warnings = "; ".join(result.warnings)
-    if result.edit is None:
-        row.outcome = "no_code"
-        return None
+    # an unchanged stub is refused by the pipeline (no edit), so its warning is read first
     if any("unchanged" in warning for warning in result.warnings):
         row.outcome = "unchanged"
+        return None
+    if result.edit is None:
+        row.outcome = "no_code"
         return None
     return apply_edit(request.text, result.edit)
 
