@@ -24,9 +24,10 @@ Items (``--only`` picks some; ``--quick`` runs each with tiny sizes):
   request loads the model and evaluates the whole prefix) and warm (the next keystrokes in the same
   file; answers the typed-through cache gives are counted apart), to a single-line suggestion.
 
-Run (``nice -n 5`` on a shared machine)::
+Run (``nice -n 5`` on a shared machine; ``--server-src server`` measures this checkout's code rather
+than the installed package's)::
 
-    .venv/bin/python -m bench.inline_bench [--quick] [--only overhead,replay,rss,model]
+    .venv/bin/python -m bench.inline_bench [--quick] [--only overhead,replay,rss,model] [--server-src DIR]
 
 Writes ``bench/results/inline-<time>.json`` and prints a Markdown table.
 """
@@ -593,13 +594,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness runs")
     parser.add_argument("--only", default="overhead,replay,rss,model", help="comma-separated items")
-    parser.add_argument(
-        "--debounce", default="0,0.05,0.1,0.2,0.3", help="replay: debounce settings (seconds)"
-    )
+    parser.add_argument("--regions", type=int, default=6, help="replay: regions of code typed")
+    parser.add_argument("--lines", type=int, default=10, help="replay: lines per region")
+    parser.add_argument("--debounce", default="0,0.1,0.2", help="replay: debounce settings (seconds)")
     parser.add_argument(
         "--out", type=Path, default=None, help="the JSON file (default: bench/results/inline-TIME.json)"
     )
+    parser.add_argument(
+        "--server-src",
+        type=Path,
+        metavar="DIR",
+        help="run the codegen_lsp package found in DIR (server/ of a checkout) instead of the installed one",
+    )
     args = parser.parse_args(argv)
+    if args.server_src:
+        os.environ[servers.SERVER_SRC] = str(args.server_src.resolve())
     only = set(args.only.split(","))
     quick = args.quick
     report: dict[str, Any] = {"machine": machine(), "load_before": os.getloadavg(), "quick": quick}
@@ -613,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
                 report["overhead"] = asdict(result)
             if "replay" in only:
                 files = sorted((servers.ROOT / "server" / "codegen_lsp").rglob("*.py"))
-                regions = _regions(files, 2 if quick else 10, 6 if quick else 14, seed=12)
+                regions = _regions(files, 2 if quick else args.regions, 6 if quick else args.lines, seed=12)
                 report["replay"] = []
                 for debounce in [float(d) for d in args.debounce.split(",")]:
                     print(f"replay, debounce {debounce:g} s…", file=sys.stderr)
