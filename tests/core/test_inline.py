@@ -27,7 +27,7 @@ from codegen_lsp.core.inline import (
     worth_asking,
 )
 from codegen_lsp.core.settings import InlineSettings
-from codegen_lsp.core.text import split_lines
+from codegen_lsp.core.text import LineIndex, split_lines
 from codegen_lsp.core.types import Delta, Position
 
 CURSOR = "█"
@@ -366,3 +366,29 @@ def test_options_of_settings(budgets: dict[str, int], in_process: bool, expected
 )
 def test_worth_asking(rest: str, worth: bool) -> None:
     assert worth_asking(rest) is worth
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        pytest.param(
+            "\n".join(f"def f{i}(x):\n    y = x * {i}\n    return y\n" for i in range(300)),
+            InlineOptions(),
+            id="lf",
+        ),
+        pytest.param(
+            "\r\n".join(f"class C{i}:\r\n    def m(self):\r\n        \r\n" for i in range(200)),
+            InlineOptions(prefix_chars=400, suffix_chars=60),
+            id="crlf-small-budgets",
+        ),
+    ],
+)
+def test_a_line_index_gives_the_same_context(text: str, options: InlineOptions) -> None:
+    """The server passes its line index so that only the lines around the cursor are read; the
+    context must be exactly the one the whole text gives (the prefix head's step included)."""
+    index = LineIndex(text)
+    for line in range(0, index.line_count, 7):
+        for character in {0, len(index.line(line)) // 2, len(index.line(line))}:
+            position = Position(line, character)
+            expected = inline_context(text, position, "python", "m.py", options)
+            assert inline_context(text, position, "python", "m.py", options, index=index) == expected

@@ -31,7 +31,7 @@ from codegen_lsp.core.context import node_types_at
 from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.languages import language
 from codegen_lsp.core.settings import InlineSettings
-from codegen_lsp.core.text import leading_whitespace, normalize_eol, split_lines
+from codegen_lsp.core.text import LineIndex, leading_whitespace, normalize_eol, split_lines
 from codegen_lsp.core.types import Delta, Position
 from codegen_lsp.errors import CodegenError
 
@@ -164,17 +164,34 @@ def _opens_block(lines: Sequence[str], opener: int, language_id: str) -> bool:
     return not _NO_BLOCK_NODES.intersection(types)
 
 
+def _window(index: LineIndex, line: int, options: InlineOptions) -> tuple[int, list[str]]:
+    """The first line number and the lines of the part of ``index`` the budgets around ``line``
+    can reach (plus room for the head's step and the look-around of the line/block decision),
+    split at once: a suggestion needs the lines around its cursor, not the whole file split."""
+    first = index.position_at(max(index.line_start(line) - options.prefix_chars, 0)).line
+    first = max(first - PREFIX_STEP_LINES, 0)
+    last = index.position_at(index.line_end(line) + options.suffix_chars).line + _NEXT_LINES + 1
+    return first, index.lines(first, last)
+
+
 def inline_context(
     text: str,
     position: Position,
     language_id: str = "plaintext",
     path: str | None = None,
     options: InlineOptions | None = None,
+    *,
+    index: LineIndex | None = None,
 ) -> InlineContext:
-    """The context for a suggestion at ``position`` (code points) in ``text``."""
+    """The context for a suggestion at ``position`` (code points) in ``text``. ``index``: the
+    text's line index, where the caller keeps one (the server does), so that only the lines
+    around the cursor are read instead of the whole text being split."""
     options = options or InlineOptions()
-    lines = split_lines(text)
-    line = min(position.line, len(lines) - 1)
+    if index is not None and index.text is text:
+        base, lines = _window(index, min(position.line, index.line_count - 1), options)
+    else:
+        base, lines = 0, split_lines(text)
+    line = min(position.line - base, len(lines) - 1)
     current = lines[line]
     character = min(position.character, len(current))
     before, after = current[:character], current[character:]
@@ -183,13 +200,18 @@ def inline_context(
     if mode == "block":
         opener = next(j for j in range(line - 1, -1, -1) if lines[j].strip())
         opener_indent = leading_whitespace(lines[opener])
-    following = [lines[j] for j in range(line + 1, len(lines)) if lines[j].strip()]
+    following: list[str] = []
+    for j in range(line + 1, len(lines)):
+        if lines[j].strip():
+            following.append(lines[j])
+            if len(following) == _NEXT_LINES:
+                break
     return InlineContext(
-        prefix=_budget_prefix(lines, line, before, options.prefix_chars),
+        prefix=_budget_prefix(lines, line, before, options.prefix_chars, base),
         suffix=_budget_suffix(lines, line, after, options.suffix_chars),
         line_before=before,
         line_after=after,
-        next_lines=tuple(following[:_NEXT_LINES]),
+        next_lines=tuple(following),
         mode=mode,
         opener_indent=opener_indent,
         language_id=language_id,
@@ -197,15 +219,16 @@ def inline_context(
     )
 
 
-def _budget_prefix(lines: Sequence[str], line: int, before: str, chars: int) -> str:
+def _budget_prefix(lines: Sequence[str], line: int, before: str, chars: int, base: int = 0) -> str:
     """The cursor line's start and as many whole lines above it as fit in ``chars``; when lines
-    must be dropped, the first kept one is moved down to a multiple of PREFIX_STEP_LINES."""
+    must be dropped, the first kept one is moved down to a multiple of PREFIX_STEP_LINES (of the
+    file's line numbers: ``lines[0]`` is line ``base``)."""
     total, start = len(before), line
     while start > 0 and total + len(lines[start - 1]) + 1 <= chars:
         start -= 1
         total += len(lines[start]) + 1
-    if start > 0:
-        start = min(line, -(-start // PREFIX_STEP_LINES) * PREFIX_STEP_LINES)
+    if base + start > 0:
+        start = min(line, -(-(base + start) // PREFIX_STEP_LINES) * PREFIX_STEP_LINES - base)
     return "\n".join([*lines[start:line], before])
 
 

@@ -357,7 +357,13 @@ class InlineCompletion:
 
         options = InlineOptions.of(settings.inline, in_process=in_process(settings))
         path = to_fs_path(document.uri) or document.uri
-        ctx = inline_context(cursor.text, cursor.position, document.language_id, path, options)
+        if cursor.selected:  # the text as if the selected item were accepted
+            ctx = inline_context(cursor.text, cursor.position, document.language_id, path, options)
+        else:
+            index = document.index
+            ctx = inline_context(
+                document.text, cursor.position, document.language_id, path, options, index=index
+            )
         delay = settings.inline.debounce if automatic else 0.0
         flight = _Flight(cursor)
         flight.task = asyncio.get_running_loop().create_task(
