@@ -293,6 +293,18 @@ async def test_suggest_reads_the_end_of_a_stream_that_stopped_at_the_line_end() 
     assert infiller.ended
 
 
+async def test_suggest_tells_the_suggestion_before_reading_the_end_of_the_stream() -> None:
+    infiller = ScriptedInfiller("a", " + b", "\n", "never", pause_after_line=DRAIN_GRACE / 4)
+    text, position = at("def add(a, b):\n    return █\n")
+    told: list[tuple[str, int]] = []
+    result = await suggest(
+        infiller, inline_context(text, position, "python"), on_ready=lambda s: told.append((s, infiller.sent))
+    )
+    assert told == [("a + b", 3)]  # at once: the fourth piece was not read yet
+    assert result == "a + b"
+    assert infiller.sent == 4
+
+
 async def test_suggest_reads_a_block_to_its_end() -> None:
     infiller = ScriptedInfiller("if x:\n", "        return 1\n", "    return 0\n")
     text, position = at("def f(x):\n    █")

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -416,9 +416,18 @@ def _overclosed(text: str) -> bool:
     return False
 
 
-async def suggest(infiller: Infiller, ctx: InlineContext, options: InlineOptions | None = None) -> str:
+async def suggest(
+    infiller: Infiller,
+    ctx: InlineContext,
+    options: InlineOptions | None = None,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> str:
     """Ask ``infiller`` for the suggestion at ``ctx``; the stream is closed as soon as the answer
-    is complete (or on any error or cancellation). Raises what the infiller raises."""
+    is complete (or on any error or cancellation). Raises what the infiller raises.
+
+    ``on_ready`` is called with the suggestion the moment it is complete, before the rest of a
+    one-line stream is read (see :func:`_drain`), so a caller can answer without waiting for it."""
     options = options or InlineOptions()
     cutter = SuggestionCutter(ctx, options)
     deltas = infiller.stream_infill(infill_request(ctx, options))
@@ -426,6 +435,8 @@ async def suggest(infiller: Infiller, ctx: InlineContext, options: InlineOptions
         async for delta in deltas:
             if delta.text and cutter.feed(delta.text):
                 if ctx.mode == "line":
+                    if on_ready is not None:
+                        on_ready(cutter.result())
                     await _drain(deltas, DRAIN_GRACE)
                 break
     finally:

@@ -136,9 +136,12 @@ class _Flight:
     def __init__(self, cursor: Cursor) -> None:
         self.before = cursor.before
         self.after = cursor.after
+        loop = asyncio.get_running_loop()
         #: resolved when the flight is cancelled: its requests answer at once, without waiting
         #: for the upstream request to finish closing (a local model ends only at its next token)
-        self.abandoned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.abandoned: asyncio.Future[None] = loop.create_future()
+        #: the suggestion, as soon as it is complete (the task may still read its stream's end)
+        self.ready: asyncio.Future[str] = loop.create_future()
         #: requests waiting for it; the last one cancelled by the editor cancels it
         self.waiters = 0
         #: started for the completion fallback: runs on after the request is answered
@@ -170,6 +173,10 @@ class _Flight:
         self.task.cancel()
         if not self.abandoned.done():
             self.abandoned.set_result(None)
+
+    def answer(self, text: str) -> None:
+        if not self.ready.done():
+            self.ready.set_result(text)
 
     def cancel_unless_adopted(self) -> None:
         """Cancel in :data:`ADOPT_GRACE` seconds, unless a request waits for it by then."""
@@ -337,11 +344,11 @@ class InlineCompletion:
                 known = self.typed.lookup(uri, cursor.before, cursor.after)
                 if known is not None:
                     return known
-                if state.requests != mine or not flight.task.done():
+                if state.requests != mine or not flight.ready.done():
                     return ""  # superseded meanwhile, or the completion budget is spent
             else:
                 flight.cancel()  # another cursor: the older upstream request goes at once
-        if flight is None or not flight.serves(cursor) or (flight.task.done() and not automatic):
+        if flight is None or not flight.serves(cursor) or (flight.ready.done() and not automatic):
             from codegen_lsp.core.inline import worth_asking
 
             if automatic and not worth_asking(rest_of_line(cursor.after)):
@@ -390,15 +397,22 @@ class InlineCompletion:
             # the settings of now, not of the request: a chain for outdated settings would be
             # built only to be retired again
             async with self._chain.lease(self.host.settings, self._on_notice) as infiller:
-                text = await suggest(infiller, ctx, options)
+
+                def ready(text: str) -> None:
+                    self.typed.remember(uri, flight.before, flight.after, text)
+                    flight.answer(text)
+
+                text = await suggest(infiller, ctx, options, on_ready=ready)
         except CodegenError as exc:
             self.notice.failed(str(exc))
-            return ""
+            text = ""
         except Exception as exc:
             log.exception("inline completion failed")
             self.notice.failed(f"internal error ({type(exc).__name__}); see the server log.")
-            return ""
-        self.typed.remember(uri, flight.before, flight.after, text)
+            text = ""
+        else:
+            self.typed.remember(uri, flight.before, flight.after, text)
+        flight.answer(text)
         return text
 
     async def _wait(self, flight: _Flight, deadline: float | None) -> str | None:
@@ -408,7 +422,9 @@ class InlineCompletion:
         timeout = None if deadline is None else max(deadline - asyncio.get_running_loop().time(), 0.0)
         try:
             await asyncio.wait(
-                (flight.task, flight.abandoned), timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                (flight.ready, flight.task, flight.abandoned),
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         except asyncio.CancelledError:
             # $/cancelRequest: the upstream request goes too, unless someone else still waits
@@ -418,9 +434,9 @@ class InlineCompletion:
                 flight.cancel_unless_adopted()
             raise
         flight.waiters -= 1
-        if not flight.live or not flight.task.done() or flight.task.cancelled():
-            return None
-        return flight.task.result()
+        if not flight.live or not flight.ready.done():
+            return None  # abandoned, cancelled, or the deadline came first
+        return flight.ready.result()
 
     def _on_notice(self, notice: Any) -> None:
         log.info("inline completion: %s", notice.message)
