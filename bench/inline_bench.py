@@ -475,6 +475,8 @@ class ModelLatency:
     typed_through_s: list[float] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)
     file: str = ""
+    #: inline settings on top of the defaults (--model-inline)
+    inline: dict[str, Any] = field(default_factory=dict)
     load_avg: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -488,44 +490,75 @@ def model_spec(home: Path) -> servers.ServerSpec:
     return spec
 
 
-def _model_document() -> tuple[str, int, int, str]:
-    """A real file of this repository cut in the middle of a line: (text, line, column, the
-    line's real text)."""
+def _model_lines(count: int) -> tuple[str, list[int]]:
+    """A real file of this repository and ``count`` consecutive code lines of one of its
+    functions (the first a ``return Position(...)``), to be typed from their middle."""
     path = servers.ROOT / "server" / "codegen_lsp" / "core" / "text.py"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    number = next(i for i, line in enumerate(lines) if line.startswith("    return Position(") and i > 100)
-    column = len("    return Position(")
-    truth = lines[number]
-    lines[number] = truth[:column]
-    return "\n".join(lines), number, column, truth
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith("    return Position(") and i > 100)
+    chosen = [
+        i
+        for i in range(start, len(lines))
+        if len(lines[i].strip()) > 12 and not lines[i].strip().startswith("#")
+    ]
+    return text, chosen[:count]
 
 
-async def model_latency(home: Path, colds: int, warm: int) -> ModelLatency:
+def _cut(line: str) -> int:
+    """Where typing a line resumes: after its first third (past the indentation)."""
+    indent = len(line) - len(line.lstrip())
+    return indent + max((len(line) - indent) // 3, 1)
+
+
+async def model_latency(
+    home: Path, colds: int, lines: int, inline: dict[str, Any] | None = None
+) -> ModelLatency:
+    """Cold: a fresh server's first request (model load, the whole prefix evaluated). Warm: in
+    the same server, line after line of a real function is cut after its first third (the rest
+    deleted, one edit) and typed back key by key, each key followed by an explicit request: the
+    first request of a line asks the model (the prefix up to the previous line is reused), the
+    keys after it are answered by the typed-through cache where the suggestion said them."""
     spec = model_spec(home)
-    options = {"providers": {"local": {"type": "local", "temperature": 0.0}}, "inline": {"debounce": 0}}
-    out = ModelLatency(file="server/codegen_lsp/core/text.py")
-    text, line, column, truth = _model_document()
+    options = {
+        "providers": {"local": {"type": "local", "temperature": 0.0}},
+        "inline": {"debounce": 0, **(inline or {})},
+    }
+    out = ModelLatency(file="server/codegen_lsp/core/text.py", inline=dict(inline or {}))
+    text, numbers = _model_lines(lines)
+    truths = {n: text.split("\n")[n] for n in numbers}
     for round_ in range(colds):
         async with inline_session(spec, home, options, f"inline-model-{round_}") as client:
             uri = f"file://{home}/text{round_}.py"
             await client.open(uri, text)
-            reply = await client.request(INLINE, inline_params(uri, line, column, automatic=False))
-            out.cold_s.append(reply.latency)
-            out.suggestions.extend(items_of(reply)[:1])
-            if round_ < colds - 1:
-                continue
-            # warm: the next keys of the real line, one at a time
-            previous = (items_of(reply) or [""])[0]
-            col = column
-            for key in truth[column : column + warm]:
-                await client.change(uri, insert_at(line, col, key))
-                col += 1
-                reply = await client.request(INLINE, inline_params(uri, line, col, automatic=False))
-                cached = len(previous) > 1 and previous.startswith(key)
-                (out.typed_through_s if cached else out.warm_s).append(reply.latency)
+            last_round = round_ == colds - 1
+            for index, number in enumerate(numbers if last_round else numbers[:1]):
+                truth, col = truths[number], _cut(truths[number])
+                await client.change(
+                    uri,
+                    [
+                        {
+                            "range": {
+                                "start": {"line": number, "character": col},
+                                "end": {"line": number, "character": len(truth)},
+                            },
+                            "newText": "",
+                        }
+                    ],
+                )
+                reply = await client.request(INLINE, inline_params(uri, number, col, automatic=False))
+                (out.warm_s if index else out.cold_s).append(reply.latency)
+                out.suggestions.extend(items_of(reply)[:1])
                 previous = (items_of(reply) or [""])[0]
-                if not cached:
-                    out.suggestions.extend(items_of(reply)[:1])
+                for key in truth[col:]:
+                    await client.change(uri, insert_at(number, col, key))
+                    col += 1
+                    reply = await client.request(INLINE, inline_params(uri, number, col, automatic=False))
+                    cached = len(previous) > 1 and previous.startswith(key)
+                    (out.typed_through_s if cached else out.warm_s).append(reply.latency)
+                    previous = (items_of(reply) or [""])[0]
+                    if not cached:
+                        out.suggestions.extend(items_of(reply)[:1])
     out.load_avg = os.getloadavg()
     return out
 
@@ -583,6 +616,12 @@ def table(report: dict[str, Any]) -> str:
                 f"| embedded model, warm p50 / p90 ({len(warm)} model calls) | {percentile(warm, 50) * 1000:.0f} / "
                 f"{percentile(warm, 90) * 1000:.0f} ms | ≤ 500 ms p50 |"
             )
+        typed = m["typed_through_s"]
+        if typed:
+            rows.append(
+                f"| embedded model: keys answered from the typed-through cache | {len(typed)} of "
+                f"{len(typed) + len(warm)} keys, p50 {percentile(typed, 50) * 1000:.1f} ms | |"
+            )
     return "\n".join(rows)
 
 
@@ -594,6 +633,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks the harness runs")
     parser.add_argument("--only", default="overhead,replay,rss,model", help="comma-separated items")
+    parser.add_argument(
+        "--model-inline",
+        default="{}",
+        help="model: inline settings to try, as JSON (e.g. '{\"suffixChars\": 100}')",
+    )
     parser.add_argument("--regions", type=int, default=6, help="replay: regions of code typed")
     parser.add_argument("--lines", type=int, default=10, help="replay: lines per region")
     parser.add_argument("--debounce", default="0,0.1,0.2", help="replay: debounce settings (seconds)")
@@ -642,7 +686,12 @@ def main(argv: list[str] | None = None) -> int:
         if "model" in only:
             print("embedded model…", file=sys.stderr)
             report["model"] = asdict(
-                await model_latency(home, colds=1 if quick else 2, warm=3 if quick else 30)
+                await model_latency(
+                    home,
+                    colds=1 if quick else 2,
+                    lines=2 if quick else 12,
+                    inline=json.loads(args.model_inline),
+                )
             )
 
     asyncio.run(run())

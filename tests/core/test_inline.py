@@ -84,6 +84,13 @@ CLEAN = [
     pytest.param("python", "foo(a, █, c)", "b, c)", "b", id="rest-of-line-args-repeated"),
     pytest.param("python", "foo(█bar)", "bar)", "", id="only-the-rest-rewritten"),
     pytest.param("python", "compute(█x)", "y, ", "y, ", id="space-kept-before-text"),
+    pytest.param(
+        "python",
+        "def f(x):\n    if x:\n        █\n    return 0\n",
+        "    y = 1\n",
+        "y = 1",
+        id="indented-again-in-part",
+    ),
     pytest.param("python", "compute(█)", "y  ", "y", id="space-dropped-before-a-closer-only"),
     pytest.param("python", "if x > █:", "0:", "0", id="rest-of-line-plain-punctuation"),
     pytest.param("python", 'name = "█"', 'Bob"', "Bob", id="rest-of-line-closing-quote"),

@@ -332,12 +332,17 @@ def _is_preamble(line: str) -> bool:
 
 
 def _drop_line_echo(text: str, ctx: InlineContext) -> str:
-    """A chat model tends to rewrite the line being typed from its start; FIM models continue it."""
+    """A chat model tends to rewrite the line being typed from its start; FIM models continue it,
+    but after indentation already typed they often indent again (all of it, or some)."""
     typed = ctx.line_before.strip()
     if len(typed) >= 3 and text.lstrip().startswith(typed):
         return text.lstrip()[len(typed) :]
-    if ctx.line_before and not typed and text.startswith(ctx.line_before):
-        return text[len(ctx.line_before) :]  # the indentation already typed, repeated
+    if ctx.line_before and not typed:
+        # the cursor stands after the line's indentation: the code starts here
+        first_line_end = text.find("\n")
+        head = text if first_line_end < 0 else text[:first_line_end]
+        if head.strip():
+            return text.lstrip(" \t")
     return text
 
 
