@@ -21,12 +21,13 @@ from codegen_lsp.core.inline import (
     TypedThroughCache,
     clean_suggestion,
     completion_mode,
+    in_process,
     infill_request,
     inline_context,
     suggest,
     worth_asking,
 )
-from codegen_lsp.core.settings import InlineSettings
+from codegen_lsp.core.settings import InlineSettings, ProviderSettings, Settings
 from codegen_lsp.core.text import LineIndex, split_lines
 from codegen_lsp.core.types import Delta, Position
 
@@ -411,3 +412,24 @@ def test_a_line_index_gives_the_same_context(text: str, options: InlineOptions) 
             position = Position(line, character)
             expected = inline_context(text, position, "python", "m.py", options)
             assert inline_context(text, position, "python", "m.py", options, index=index) == expected
+
+
+@pytest.mark.parametrize(
+    ("active", "inline_provider", "expected"),
+    [
+        pytest.param("local", None, True, id="the-embedded-default"),
+        pytest.param("box", None, False, id="a-remote-provider"),
+        pytest.param("box", "local", True, id="embedded-for-inline-only"),
+        pytest.param("local", "box", False, id="remote-for-inline-only"),
+    ],
+)
+def test_in_process(active: str, inline_provider: str | None, expected: bool) -> None:
+    settings = Settings(
+        providers={
+            "local": ProviderSettings(name="local", type="local"),
+            "box": ProviderSettings(name="box", base_url="http://box:8000/v1"),
+        },
+        provider=active,
+        inline=InlineSettings(provider=inline_provider),
+    )
+    assert in_process(settings) is expected

@@ -30,7 +30,7 @@ from codegen_lsp.core.cleanup import _looks_like_prose, extract_code
 from codegen_lsp.core.context import node_types_at
 from codegen_lsp.core.infill import Infiller, InfillRequest
 from codegen_lsp.core.languages import language
-from codegen_lsp.core.settings import InlineSettings
+from codegen_lsp.core.settings import InlineSettings, Settings
 from codegen_lsp.core.text import LineIndex, leading_whitespace, normalize_eol, split_lines
 from codegen_lsp.core.types import Delta, Position
 from codegen_lsp.errors import CodegenError
@@ -102,6 +102,12 @@ class InlineOptions:
             temperature=settings.temperature,
             model=settings.model,
         )
+
+
+def in_process(settings: Settings) -> bool:
+    """Whether inline completion's first provider runs its model in this process."""
+    first = settings.providers.get(settings.inline.provider or settings.provider or "")
+    return first is not None and first.type == "local"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,17 @@ editors that cannot show inline completions.
 
 Both requests ask the same thing of :mod:`codegen_lsp.core.inline`: the suggestion at a cursor,
 where the cursor is given by the text before and after it (with an editor's selected completion
-item already applied). Each document has at most one upstream request, a *flight*: a request for
-another cursor cancels the older flight at once (closing its HTTP stream, or stopping the local
-model at its next token), so the older request is answered quickly with no items; requests for
-the same cursor share one flight. An automatic request's flight first waits ``inline.debounce``
-seconds, so a keystroke arriving meanwhile costs no model call at all. ``$/cancelRequest`` reaches
-an inline request as ``CancelledError`` (pygls cancels the handler's task) and closes its flight
-when no other request waits for it. While the user types what a suggestion said, a
-:class:`~codegen_lsp.core.inline.TypedThroughCache` answers with the rest of it, without a model.
+item already applied). Each document has at most one upstream request, a *flight*. An automatic
+request's flight first waits ``inline.debounce`` seconds, so a keystroke arriving meanwhile costs
+no model call at all. Keys typed on the same line once the model was asked wait for that flight
+(*adopt* it): when its suggestion starts with what was typed, it answers them too; otherwise one
+new flight goes out. A request for any other cursor cancels the older flight at once (closing its
+HTTP stream, or stopping the local model at its next token), and the older request is answered
+quickly with no items. ``$/cancelRequest`` reaches an inline request as ``CancelledError`` (pygls
+cancels the handler's task); its flight is closed :data:`ADOPT_GRACE` later unless the keystroke's
+next request adopted it (editors cancel the old request as they send the new one). While the user
+types what a suggestion said, a :class:`~codegen_lsp.core.inline.TypedThroughCache` answers with
+the rest of it, without a model.
 
 The completion fallback must never hold up the editor's other completion sources: it waits at
 most ``inline.completion_wait`` seconds, marks its list incomplete (so the editor asks again as
@@ -110,12 +113,6 @@ def cursor_at(
     before = document.text[:start] + selected.text
     at = end_of_insertion(rng.start, selected.text)
     return Cursor(before, document.text[end:], at, selected.text, codec.to_client_range(index, rng))
-
-
-def in_process(settings: Settings) -> bool:
-    """Whether inline completion's first provider runs its model in this process."""
-    first = settings.providers.get(settings.inline.provider or settings.provider or "")
-    return first is not None and first.type == "local"
 
 
 def rest_of_line(after: str) -> str:
@@ -360,7 +357,7 @@ class InlineCompletion:
         return await self._wait(flight, deadline) or ""
 
     def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> _Flight:
-        from codegen_lsp.core.inline import InlineOptions, inline_context
+        from codegen_lsp.core.inline import InlineOptions, in_process, inline_context
 
         options = InlineOptions.of(settings.inline, in_process=in_process(settings))
         path = to_fs_path(document.uri) or document.uri
