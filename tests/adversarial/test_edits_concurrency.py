@@ -31,7 +31,8 @@ from loopback import RecordedRequest, Reply, chat_reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-_ASKED = re.compile(r"asks for:\n.*?f(\d+) returns")
+#: the comment the prompt names as its task (the generate-from-comment prompt of core/actions.py)
+_ASKED = re.compile(r"Task: [^\n]*\n\s*function f(\d+) returns")
 
 
 def document(count: int) -> str:
