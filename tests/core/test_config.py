@@ -111,6 +111,25 @@ def test_env_api_key_is_used_but_never_shown(tmp_path: Path, home: dict[str, str
     assert "sk-secret" not in repr(config.describe(settings))
 
 
+@pytest.mark.parametrize(
+    ("user_file", "provider", "temperature"),
+    [
+        ("", "local", 0.0),  # the embedded model decodes greedily by default
+        ("", "ollama", 0.2),  # a preset without one keeps the setting's default
+        ("[providers.local]\ntemperature = 0.6\n", "local", 0.6),
+        ("[providers.ollama]\ntemperature = 0\n", "ollama", 0.0),  # 0 is a value, not "unset"
+        ('[providers.mine]\npreset = "local"\n', "mine", 0.0),
+    ],
+    ids=["local-default", "other-preset-default", "local-overridden", "zero-kept", "named-from-preset"],
+)
+def test_a_preset_fills_in_only_what_it_sets(
+    tmp_path: Path, home: dict[str, str], user_file: str, provider: str, temperature: float
+) -> None:
+    write(tmp_path / "xdg" / "codegen-lsp" / "config.toml", user_file)
+    settings = config.resolve(tmp_path, environ={**home, "CODEGEN_LSP_PROVIDER": provider})
+    assert settings.providers[provider].temperature == temperature
+
+
 def test_named_providers_fallback_and_actions(tmp_path: Path, home: dict[str, str]) -> None:
     path = write(
         tmp_path / ".codegen-lsp.toml",

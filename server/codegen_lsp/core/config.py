@@ -106,8 +106,14 @@ def _build_provider(
         )
     values = dict(raw)
     for key in _preset_keys():
-        values[key] = raw.get(key) or (getattr(preset, key) if preset else None)
-    values["type"] = values["type"] or "openai"
+        own = raw.get(key)
+        if own is None or own == "":
+            # a value the preset lacks is left out, so the setting's own default applies
+            values.pop(key, None)
+            fallback = getattr(preset, key) if preset else None
+            if fallback is not None:
+                values[key] = fallback
+    values["type"] = values.get("type") or "openai"
     values["preset"] = preset.name if preset else None
     values["timeouts"] = replace(default_timeouts, **raw.get("timeouts", {}))
     settings = ProviderSettings(name=name, **values)

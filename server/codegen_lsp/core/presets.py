@@ -28,6 +28,8 @@ class Preset:
     note: str
     #: the server's own fill-in-the-middle API, when it has one (None: a fill-in prompt over chat)
     fim_format: FimFormat | None = None
+    #: None: the provider setting's default (0.2)
+    temperature: float | None = None
 
 
 _ALL = (
@@ -137,6 +139,9 @@ _ALL = (
         None,
         None,
         "An embedded offline coder model, run in-process by llama.cpp (needs the [local] extra).",
+        # greedy: a 0.5B model's best answer is its most likely one (bench.quality: +5 points of
+        # HumanEval pass@1 over 0.2), and the same request gives the same code
+        temperature=0.0,
     ),
 )
 
