@@ -47,8 +47,11 @@ def _user(action: str, instruction: str | None = None, context: Context = CONTEX
         ),
         pytest.param(
             "implement",
-            ["Selected code:\n```python\ndef area(r):\n    pass\n```", "write the missing body"],
-            ["Diagnostics"],
+            [
+                "Selected code:\n```python\ndef area(r):\n    pass\n```",
+                "Task: Complete the selected code.\n\nAnswer with the complete code in one ```python block.",
+            ],
+            ["Diagnostics", "replacement"],
             id="implement",
         ),
         pytest.param(

@@ -123,6 +123,14 @@ _REPLACE_TASK = (
     "Reply with the complete replacement for the selected code in one {fence} block, nothing else."
 )
 _REPLACE = _HEADER + "{before_block}{after_block}{selection_block}" + _REPLACE_TASK
+# Coder models are tuned on "complete this code": a short task and "answer with the complete code"
+# beat a paragraph of rules by about 10 points of HumanEval pass@1 with Qwen2.5-Coder-0.5B
+# (bench.quality; a longer instruction got more stubs back unchanged or half-done).
+_IMPLEMENT = (
+    _HEADER + "{before_block}{after_block}{selection_block}"
+    "Task: {instruction}\n\n"
+    "Answer with the complete code in one {fence} block."
+)
 _FIX = _HEADER + "{before_block}{after_block}{diagnostics_block}{selection_block}" + _REPLACE_TASK
 
 _TESTS = (
@@ -193,10 +201,8 @@ BUILTIN_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
                 "Implement",
                 ApplyMode.REPLACE,
                 Trigger.SELECTION,
-                _REPLACE,
-                "Implement the selected code: write the missing body of each stub, TODO or "
-                "placeholder so that it does what its name, signature, comments and docstring say. "
-                "Keep names and signatures.",
+                _IMPLEMENT,
+                "Complete the selected code.",
                 adds_code=True,
             ),
             _builtin(
