@@ -55,7 +55,7 @@ BODY = '    """The perimeter of a circle of radius r."""\n    return 2 * math.pi
                      "area(r): the area of a circle of radius r",
                      SOURCE.replace("radius r\n", "radius r\ndef area(r):\n    return math.pi * r ** 2\n"),
                      id="generate_from_comment"),
-        pytest.param("implement", PERIMETER, chatty(f"def perimeter(r):\n{BODY}"), "write the missing body",
+        pytest.param("implement", PERIMETER, chatty(f"def perimeter(r):\n{BODY}"), "Complete the selected code",
                      SOURCE.replace('    """The perimeter of a circle of radius r."""\n    ...', BODY),
                      id="implement"),
         pytest.param("rewrite", span(9, 9), chatty("print(perimeter(r=1.0))"), "Rewrite the selected code",
