@@ -96,6 +96,9 @@ CLEAN = [
     pytest.param("python", "if x > █:", "0:", "0", id="rest-of-line-plain-punctuation"),
     pytest.param("python", 'name = "█"', 'Bob"', "Bob", id="rest-of-line-closing-quote"),
     pytest.param("python", "def add(a, b█", "def add(a, b):", "):", id="chat-echo-of-the-line"),
+    pytest.param("python", "def f(x):\n    re█", "return x", "turn x", id="chat-echo-of-a-word-begun"),
+    pytest.param("python", "def f(x):\n    r█", "return x", "eturn x", id="chat-echo-of-one-letter"),
+    pytest.param("python", "x = [█", "[1], [2]]", "[1], [2]]", id="a-bracket-may-repeat"),
     pytest.param("python", "x = █", "   \n", "", id="whitespace-only"),
     pytest.param("python", "x = █", "\n1", "", id="starts-on-the-next-line"),
     # blocks

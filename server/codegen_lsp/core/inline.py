@@ -341,7 +341,8 @@ def _drop_line_echo(text: str, ctx: InlineContext) -> str:
     """A chat model tends to rewrite the line being typed from its start; FIM models continue it,
     but after indentation already typed they often indent again (all of it, or some)."""
     typed = ctx.line_before.strip()
-    if len(typed) >= 3 and text.lstrip().startswith(typed):
+    # a word begun ("re" of "return") is echoed too; a bracket or quote may really repeat ("((", '""')
+    if (len(typed) >= 3 or typed.isidentifier()) and text.lstrip().startswith(typed):
         return text.lstrip()[len(typed) :]
     if ctx.line_before and not typed:
         # the cursor stands after the line's indentation: the code starts here
