@@ -15,7 +15,7 @@ Each task is completed as the server completes it: :func:`~codegen_lsp.core.inli
 at the cursor of the file (the prompt, the solution with the gap, nothing else), the mode forced
 to the task's (the server picks it from syntax; most tasks get the same), the inline options the
 server uses for the provider (:meth:`~codegen_lsp.core.inline.InlineOptions.of`, at temperature 0
-so runs repeat), and :func:`~codegen_lsp.core.inline.suggest` over the configured infiller chain
+so runs repeat), and :func:`~codegen_lsp.core.suggestion.suggest` over the configured infiller chain
 (with nothing configured: the embedded model and its FIM tokens). The suggestion goes into the gap
 and the program runs with the problem's tests by :func:`bench.quality.run_tests` (a fresh
 ``python -I`` per problem, under a timeout); outcomes use its classes.
@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen_lsp.core import config
-from codegen_lsp.core.inline import InlineOptions, Mode, in_process, inline_context, suggest
+from codegen_lsp.core.inline import InlineOptions, Mode, in_process, inline_context
+from codegen_lsp.core.suggestion import suggest
 from codegen_lsp.core.types import Position
 from codegen_lsp.providers.factory import build_infill_chain
 

@@ -22,8 +22,9 @@ from model_checks import model_env
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from codegen_lsp.core.infill import InfillRequest
-from codegen_lsp.core.inline import InlineOptions, inline_context, suggest
+from codegen_lsp.core.inline import InlineOptions, inline_context
 from codegen_lsp.core.settings import ProviderSettings
+from codegen_lsp.core.suggestion import suggest
 from codegen_lsp.core.types import Delta, Position
 from codegen_lsp.providers.local import LocalProvider
 

@@ -1,7 +1,8 @@
 """Ghost text: ``textDocument/inlineCompletion``, and one ``textDocument/completion`` item for
 editors that cannot show inline completions.
 
-Both requests ask the same thing of :mod:`codegen_lsp.core.inline`: the suggestion at a cursor,
+Both requests ask the same thing of the core (:mod:`codegen_lsp.core.inline`,
+:mod:`codegen_lsp.core.suggestion`): the suggestion at a cursor,
 where the cursor is given by the text before and after it (with an editor's selected completion
 item already applied). Each document has at most one upstream request, a *flight*. An automatic
 request's flight first waits ``inline.debounce`` seconds, so a keystroke arriving meanwhile costs
@@ -10,10 +11,13 @@ no model call at all. Keys typed on the same line once the model was asked wait 
 new flight goes out. A request for any other cursor cancels the older flight at once (closing its
 HTTP stream, or stopping the local model at its next token), and the older request is answered
 quickly with no items. ``$/cancelRequest`` reaches an inline request as ``CancelledError`` (pygls
-cancels the handler's task); its flight is closed :data:`ADOPT_GRACE` later unless the keystroke's
-next request adopted it (editors cancel the old request as they send the new one). While the user
-types what a suggestion said, a :class:`~codegen_lsp.core.inline.TypedThroughCache` answers with
-the rest of it, without a model.
+cancels the handler's task); its flight is closed
+:data:`~codegen_lsp.lsp.inline_flights.ADOPT_GRACE` later unless the keystroke's next request
+adopted it (editors cancel the old request as they send the new one). While the user types what a
+suggestion said, a :class:`~codegen_lsp.core.typethrough.TypedThroughCache` answers with the rest
+of it, without a model. A flight and the infill chain it leases are kept in
+:mod:`codegen_lsp.lsp.inline_flights`; how the two requests are registered with the server,
+in :mod:`codegen_lsp.lsp.inline_registration`.
 
 The completion fallback must never hold up the editor's other completion sources: it waits at
 most ``inline.completion_wait`` seconds, marks its list incomplete (so the editor asks again as
@@ -32,40 +36,29 @@ import contextlib
 import logging
 import re
 import time
-import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lsprotocol import types as lsp
-from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from codegen_lsp.core.settings import Settings
-from codegen_lsp.core.text import detect_eol, end_of_insertion, normalize_eol
+from codegen_lsp.core.text import detect_eol, normalize_eol
 from codegen_lsp.core.types import Position, Range
 from codegen_lsp.errors import CodegenError
 from codegen_lsp.lsp.documents import Document, DocumentStore
-from codegen_lsp.lsp.positions import PositionCodec
+from codegen_lsp.lsp.inline_flights import Cursor, DocumentState, Flight, InfillChain, cursor_at, rest_of_line
 
 if TYPE_CHECKING:
-    from codegen_lsp.core.infill import Infiller
-    from codegen_lsp.core.inline import InlineContext, InlineOptions, TypedThroughCache
+    from codegen_lsp.core.inline import InlineContext, InlineOptions
+    from codegen_lsp.core.typethrough import TypedThroughCache
 
 log = logging.getLogger(__name__)
 
 #: seconds between two messages about failing inline completions
 NOTICE_INTERVAL = 300.0
-#: a request for a cursor up to this many characters further on the same line waits for the
-#: flight of the earlier cursor rather than cancelling it (see _Flight.leads_to)
-ADOPT_CHARS = 32
-#: seconds a flight whose last request the editor cancelled waits for the next keystroke's
-#: request to adopt it before it is closed (editors cancel the old request as they send the new)
-ADOPT_GRACE = 0.1
 #: the identifier being typed, which a completion item must start with to survive the editor's filter
 _WORD = re.compile(r"[\w$]*\Z")
 _LABEL_CHARS = 60
-_FALLBACK_REGISTRATION = "codegen-inline-completion-fallback"
 
 
 class Host(Protocol):
@@ -75,122 +68,6 @@ class Host(Protocol):
     settings: Settings
 
     def warn(self, message: str) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    """Where a suggestion goes: the text as the suggestion sees it, split at the cursor."""
-
-    before: str
-    after: str
-    #: the cursor in code points (in the text with the selected completion item applied)
-    position: Position
-    #: the selected completion item's text: the answer's insert text starts with it
-    selected: str
-    #: what the answer replaces, in the client's units (the selected item's range, or the cursor)
-    replace: lsp.Range
-
-    @property
-    def text(self) -> str:
-        return self.before + self.after
-
-
-def cursor_at(
-    document: Document,
-    position: lsp.Position,
-    codec: PositionCodec,
-    selected: lsp.SelectedCompletionInfo | None = None,
-) -> Cursor:
-    """The cursor of a request; with ``selected``, the document as if that item were accepted."""
-    index = document.index
-    if selected is None:
-        at = codec.from_client_position(index, position)
-        offset = index.offset_at(at)
-        replace = codec.to_client_range(index, Range(at, at))
-        return Cursor(document.text[:offset], document.text[offset:], at, "", replace)
-    rng = codec.from_client_range(index, selected.range)
-    start, end = index.offset_at(rng.start), index.offset_at(rng.end)
-    before = document.text[:start] + selected.text
-    at = end_of_insertion(rng.start, selected.text)
-    return Cursor(before, document.text[end:], at, selected.text, codec.to_client_range(index, rng))
-
-
-def rest_of_line(after: str) -> str:
-    """The cursor line from the cursor on (without copying the rest of a large document)."""
-    end = len(after)
-    for eol in ("\n", "\r"):
-        found = after.find(eol, 0, end)
-        if found >= 0:
-            end = found
-    return after[:end]
-
-
-class _Flight:
-    """One upstream request for one cursor of one document."""
-
-    task: asyncio.Task[str]
-
-    def __init__(self, cursor: Cursor) -> None:
-        self.before = cursor.before
-        self.after = cursor.after
-        loop = asyncio.get_running_loop()
-        #: resolved when the flight is cancelled: its requests answer at once, without waiting
-        #: for the upstream request to finish closing (a local model ends only at its next token)
-        self.abandoned: asyncio.Future[None] = loop.create_future()
-        #: the suggestion, as soon as it is complete (the task may still read its stream's end)
-        self.ready: asyncio.Future[str] = loop.create_future()
-        #: requests waiting for it; the last one cancelled by the editor cancels it
-        self.waiters = 0
-        #: started for the completion fallback: runs on after the request is answered
-        self.detached = False
-        #: past its debounce: the model has been asked
-        self.asked = False
-
-    @property
-    def live(self) -> bool:
-        return not self.abandoned.done()
-
-    def serves(self, cursor: Cursor) -> bool:
-        return self.live and self.before == cursor.before and self.after == cursor.after
-
-    def leads_to(self, cursor: Cursor) -> bool:
-        """The user typed on from this flight's cursor, on the same line: its suggestion may
-        well start with what they typed, and then answers their cursor too."""
-        typed = len(cursor.before) - len(self.before)
-        return (
-            self.live
-            and self.asked  # still in its debounce, it costs nothing: a new one starts the wait again
-            and 0 < typed <= ADOPT_CHARS
-            and cursor.after == self.after
-            and cursor.before.startswith(self.before)
-            and "\n" not in cursor.before[-typed:]
-        )
-
-    def cancel(self) -> None:
-        self.task.cancel()
-        if not self.abandoned.done():
-            self.abandoned.set_result(None)
-
-    def answer(self, text: str) -> None:
-        if not self.ready.done():
-            self.ready.set_result(text)
-
-    def cancel_unless_adopted(self) -> None:
-        """Cancel in :data:`ADOPT_GRACE` seconds, unless a request waits for it by then."""
-
-        def check() -> None:
-            if self.waiters == 0 and not self.detached:
-                self.cancel()
-
-        self.task.get_loop().call_later(ADOPT_GRACE, check)
-
-
-@dataclass(eq=False)
-class _DocumentState:
-    #: counts the document's requests: a request that waited compares it to know it was superseded
-    requests: int = 0
-    #: the latest flight (a finished one stays, to answer its cursor again)
-    flight: _Flight | None = None
 
 
 class Notice:
@@ -213,51 +90,6 @@ class Notice:
         self.host.warn(f"Codegen inline completion: {message}{more}")
 
 
-class _Chain:
-    """The infill chain for the settings in force, shared by every flight. New settings build a
-    new chain; the old one is closed once no flight uses it any more."""
-
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
-        self._infiller: Infiller | None = None
-        self._users: dict[int, int] = {}
-        self._closing: set[asyncio.Task[None]] = set()
-
-    @contextlib.asynccontextmanager
-    async def lease(self, settings: Settings, on_notice: Any) -> AsyncIterator[Infiller]:
-        from codegen_lsp.providers.factory import build_infill_chain
-
-        if self._infiller is None or (settings is not self._settings and settings != self._settings):
-            self.retire()
-            self._infiller = build_infill_chain(settings, settings.inline.provider, on_notice=on_notice)
-            self._settings = settings
-        infiller = self._infiller
-        self._users[id(infiller)] = self._users.get(id(infiller), 0) + 1
-        try:
-            yield infiller
-        finally:
-            self._users[id(infiller)] -= 1
-            if self._users[id(infiller)] == 0:
-                del self._users[id(infiller)]
-                if infiller is not self._infiller:
-                    await infiller.aclose()
-
-    def retire(self) -> None:
-        """Stop handing out the current chain; close it now if idle."""
-        infiller, self._infiller, self._settings = self._infiller, None, None
-        if infiller is not None and id(infiller) not in self._users:
-            task = asyncio.get_running_loop().create_task(infiller.aclose())
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
-
-    async def aclose(self) -> None:
-        infiller, self._infiller, self._settings = self._infiller, None, None
-        if infiller is not None:
-            await infiller.aclose()
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
-
-
 class InlineCompletion:
     """The inline completion state of one server: flights per document, the typed-through cache,
     the infill chain, the failure notice."""
@@ -265,8 +97,8 @@ class InlineCompletion:
     def __init__(self, host: Host) -> None:
         self.host = host
         self.notice = Notice(host)
-        self._documents: dict[str, _DocumentState] = {}
-        self._chain = _Chain()
+        self._documents: dict[str, DocumentState] = {}
+        self._chain = InfillChain()
         self._typed: TypedThroughCache | None = None
         #: the completion fallback's handler is registered (statically or dynamically)
         self.fallback_registered = False
@@ -278,7 +110,7 @@ class InlineCompletion:
     @property
     def typed(self) -> TypedThroughCache:
         if self._typed is None:
-            from codegen_lsp.core.inline import TypedThroughCache
+            from codegen_lsp.core.typethrough import TypedThroughCache
 
             self._typed = TypedThroughCache()
         return self._typed
@@ -326,7 +158,7 @@ class InlineCompletion:
         superseded, or the model failed. ``wait`` None: as long as the flight takes, and the flight
         is this request's; else at most ``wait`` seconds, and the flight runs on without it."""
         uri = document.uri
-        state = self._documents.setdefault(uri, _DocumentState())
+        state = self._documents.setdefault(uri, DocumentState())
         state.requests += 1
         mine = state.requests
         deadline = None if wait is None else asyncio.get_running_loop().time() + wait
@@ -356,7 +188,7 @@ class InlineCompletion:
             flight.detached = True
         return await self._wait(flight, deadline) or ""
 
-    def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> _Flight:
+    def _launch(self, document: Document, cursor: Cursor, settings: Settings, *, automatic: bool) -> Flight:
         from codegen_lsp.core.inline import InlineOptions, in_process, inline_context
 
         options = InlineOptions.of(settings.inline, in_process=in_process(settings))
@@ -369,7 +201,7 @@ class InlineCompletion:
                 document.text, cursor.position, document.language_id, path, options, index=index
             )
         delay = settings.inline.debounce if automatic else 0.0
-        flight = _Flight(cursor)
+        flight = Flight(cursor)
         flight.task = asyncio.get_running_loop().create_task(
             self._fly(flight, document.uri, ctx, options, delay)
         )
@@ -377,7 +209,7 @@ class InlineCompletion:
 
     async def _fly(
         self,
-        flight: _Flight,
+        flight: Flight,
         uri: str,
         ctx: InlineContext,
         options: InlineOptions,
@@ -385,7 +217,7 @@ class InlineCompletion:
     ) -> str:
         """A flight's task: the suggestion, remembered for typing through; never raises but
         CancelledError."""
-        from codegen_lsp.core.inline import suggest
+        from codegen_lsp.core.suggestion import suggest
 
         if delay > 0:
             await asyncio.sleep(delay)
@@ -412,7 +244,7 @@ class InlineCompletion:
         flight.answer(text)
         return text
 
-    async def _wait(self, flight: _Flight, deadline: float | None) -> str | None:
+    async def _wait(self, flight: Flight, deadline: float | None) -> str | None:
         """The flight's suggestion; None when it was abandoned or ``deadline`` (loop time) came
         first."""
         flight.waiters += 1
@@ -496,82 +328,3 @@ class InlineCompletion:
         self.notice = Notice(self.host)
         with contextlib.suppress(RuntimeError):  # no running loop: nothing was built yet
             self._chain.retire()
-
-
-# --- registration ----------------------------------------------------------------------------
-
-
-def register(server: LanguageServer, service: InlineCompletion) -> None:
-    """Serve ``textDocument/inlineCompletion`` (advertised: pygls needs the options object)."""
-
-    @server.feature(lsp.TEXT_DOCUMENT_INLINE_COMPLETION, lsp.InlineCompletionOptions())
-    async def inline_completion(params: lsp.InlineCompletionParams) -> list[lsp.InlineCompletionItem]:
-        return await service.inline_completion(params)
-
-
-def offer_fallback(server: LanguageServer, service: InlineCompletion) -> bool:
-    """Serve ``textDocument/completion`` when ``inline.completionFallback`` asks for it; True when
-    this call added it. Called while ``initialize`` is answered, it is advertised in that answer."""
-    if service.fallback_registered or not (
-        service.host.settings.inline.enabled and service.host.settings.inline.completion_fallback
-    ):
-        return False
-
-    @server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(resolve_provider=False))
-    async def completion(params: lsp.CompletionParams) -> lsp.CompletionList | None:
-        return await service.completion(params)
-
-    service.fallback_registered = True
-    return True
-
-
-async def settings_applied(server: LanguageServer, service: InlineCompletion) -> None:
-    """After ``initialized`` and every configuration change: offer the completion fallback if it
-    was turned on meanwhile, and import what the first suggestion needs, in a thread, so that
-    the first keystroke does not pay for it on the event loop."""
-    await _offer_fallback_later(server, service)
-    text_document = server.client_capabilities.text_document
-    wanted = bool(text_document and text_document.inline_completion) or service.fallback_registered
-    if wanted and service.host.settings.inline.enabled and not service.warmed:
-        service.warmed = True
-        await asyncio.to_thread(_import_for_suggestions)
-
-
-def _import_for_suggestions() -> None:
-    import codegen_lsp.core.inline
-    import codegen_lsp.providers.factory  # noqa: F401
-
-
-async def _offer_fallback_later(server: LanguageServer, service: InlineCompletion) -> None:
-    """The setting arrived after ``initialize`` (pulled or pushed configuration): register the
-    completion fallback dynamically where the client accepts that, else say where it must go."""
-    text_document = server.client_capabilities.text_document
-    completion = text_document.completion if text_document else None
-    dynamic = bool(completion and completion.dynamic_registration)
-    wanted = service.host.settings.inline.completion_fallback and not service.fallback_registered
-    if wanted and not dynamic:
-        if service.fallback_refused:
-            return
-        service.fallback_refused = True
-        service.host.warn(
-            "Codegen: inline.completionFallback takes effect when the server starts, since this "
-            "editor cannot add completion to a running server: put it in the initialization "
-            "options or a config file and restart the server."
-        )
-        return
-    if not offer_fallback(server, service):
-        return
-    try:
-        await server.client_register_capability_async(
-            lsp.RegistrationParams(
-                registrations=[
-                    lsp.Registration(
-                        id=f"{_FALLBACK_REGISTRATION}-{uuid.uuid4().hex[:8]}",
-                        method=lsp.TEXT_DOCUMENT_COMPLETION,
-                        register_options=lsp.CompletionRegistrationOptions(document_selector=None),
-                    )
-                ]
-            )
-        )
-    except Exception:
-        log.warning("the editor refused to register the completion fallback", exc_info=True)

@@ -27,7 +27,7 @@ from pygls.uris import to_fs_path
 from codegen_lsp import __version__, redaction
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.logs import RepeatLimiter
-from codegen_lsp.lsp import actions, commands, edits, generation, inline, options, trust
+from codegen_lsp.lsp import actions, commands, edits, generation, inline, inline_registration, options, trust
 from codegen_lsp.lsp.documents import DocumentStore
 from codegen_lsp.lsp.edits import EditSupport
 from codegen_lsp.lsp.jobs import JobManager
@@ -156,13 +156,13 @@ def create_server() -> CodegenServer:
         ls.root = Path(path) if path else None
         ls.init_options = options.section_of(params.initialization_options)
         ls.resolve_settings(announce=False)
-        inline.offer_fallback(ls, ls.inline)  # before the answer, so that it is advertised
+        inline_registration.offer_fallback(ls, ls.inline)  # before the answer, so that it is advertised
 
     @server.feature(lsp.INITIALIZED)
     async def initialized(ls: CodegenServer, params: lsp.InitializedParams) -> None:
         await ls.pull_configuration()
         ls.resolve_settings(announce=True)
-        await inline.settings_applied(ls, ls.inline)
+        await inline_registration.settings_applied(ls, ls.inline)
         await trust.ask(ls)
 
     @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -174,7 +174,7 @@ def create_server() -> CodegenServer:
         else:
             await ls.pull_configuration()
         ls.resolve_settings(announce=True)
-        await inline.settings_applied(ls, ls.inline)
+        await inline_registration.settings_applied(ls, ls.inline)
         await trust.ask(ls)
 
     @server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
@@ -209,7 +209,7 @@ def create_server() -> CodegenServer:
             document, params, ls.settings, ls.documents.encoding, ls.protocol._converter
         )
 
-    inline.register(server, server.inline)
+    inline_registration.register(server, server.inline)
 
     @server.command(commands.Command.GENERATE)
     async def generate(ls: CodegenServer, argument: Any = None) -> dict[str, Any]:
