@@ -5,7 +5,8 @@ the provider answering each after its own delay (so they finish in a random orde
 document go out one after another, each made for the text the previous one left, so none is
 refused for a stale version and none lands in the wrong place, also when the editor reports its
 changes late and batched and silently skips stale versioned edits (Neovim 0.11 does both), when
-the lines stream in live, and when the user types meanwhile. Each case runs under VS Code (utf-16)
+the lines stream in live (also when a job's final edit waits for its turn while others' edits and
+the user's typing land), and when the user types meanwhile. Each case runs under VS Code (utf-16)
 and Neovim 0.11 (utf-8).
 """
 
@@ -22,12 +23,13 @@ from lsp_editor import (  # noqa: F401 (fixtures)
     editor_client_fixture,
     editor_fixture,
     settings,
+    wait_until,
     workspace_fixture,
 )
 from lsprotocol import types as lsp
 
 from codegen_lsp.lsp.commands import Status
-from loopback import RecordedRequest, Reply, chat_reply
+from loopback import Pause, RecordedRequest, Reply, chat_chunks, chat_reply, sse_reply
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -109,11 +111,6 @@ async def test_concurrent_jobs_in_one_document_all_land(
     assert not editor.messages(lsp.MessageType.Warning)
 
 
-# Known race, left open (see CHANGELOG): with streamEdits on, one of five concurrent jobs is sometimes
-# answered `conflict` when the machine is loaded (two other CPU-bound processes on 2 cores); quiet, it
-# passes every time. The user is told, nothing lands in the wrong place; a rerun keeps CI honest about
-# the other cases while the race is found.
-@pytest.mark.flaky(reruns=2)
 async def test_concurrent_jobs_stream_live(editor: Editor) -> None:
     async with settings(editor, streamEdits=True):
         uri = editor.open(document(5))
@@ -139,3 +136,73 @@ async def test_concurrent_jobs_while_the_user_types(editor: Editor) -> None:
     results = await jobs
     assert [r["status"] for r in results] == [Status.APPLIED] * 5, results
     assert editor.texts[uri] == expected(5, top=typed)
+
+
+#: where the user types while f2 waits for its turn, and how f2 ends
+TYPED_MEANWHILE = [
+    pytest.param("# function f2", Status.APPLIED, id="above-its-streamed-lines"),
+    pytest.param("    return 2", Status.CONFLICT, id="into-its-streamed-lines"),
+]
+
+
+@pytest.mark.parametrize(("where", "status"), TYPED_MEANWHILE)
+async def test_a_job_waiting_for_its_turn_follows_what_changes_meanwhile(
+    editor: Editor, where: str, status: Status
+) -> None:
+    # The race of five live jobs under load, made to happen: f2's lines are in and its stream has
+    # ended, but its final edit waits for the document's turn, because f1's final edit was
+    # applied and has not come back yet. The editor then reports f1's edit together with a line
+    # the user typed (Neovim batches didChange). Typed above f2's streamed lines, they moved a
+    # line down and f2 must find them there; typed into them, f2 must not apply.
+    async with settings(editor, streamEdits=True, timeouts={"idle": 3.0}):
+        uri = editor.open(document(2))
+        f2_request: list[RecordedRequest] = []
+
+        def respond(request: RecordedRequest) -> Reply:
+            n = _ASKED.search(request.json["messages"][-1]["content"])
+            assert n is not None
+            if n.group(1) == "1":  # after f2's lines are in
+                return chat_reply("```python\n", "def f1():\n", "    return 1\n", "```\n", delay=0.4)
+            f2_request.append(request)
+            events = chat_chunks("```python\n", "def f2():\n", "    return 2\n", "```\n")
+            # role, fence, both lines; the closing fence (the end) comes after f1's final edit
+            return sse_reply([*events[:4], Pause(1.2), *events[4:]])
+
+        async def answer(params: lsp.ApplyWorkspaceEditParams) -> lsp.ApplyWorkspaceEditResult:
+            if any("def f1" in e.new_text and e.range.start != e.range.end for e in _edits(params)):
+                editor.hold = True  # f1's final edit: applied, reported later
+            return editor.apply(params)
+
+        editor.loopback.responder = respond
+        editor.answer = answer
+        jobs = asyncio.ensure_future(run_all(editor, uri, 2))
+        await wait_until(lambda: editor.hold, within=10.0)
+        await wait_until(lambda: bool(f2_request) and (f2_request[0].completed or f2_request[0].disconnected))
+        await asyncio.sleep(0.3)  # f2's end reaches the server; its delivery waits for f1's report
+        at = editor.texts[uri].index(where)
+        editor.type(uri, at, at, "x = 0\n")
+        typed = editor.texts[uri]
+        editor.release(uri)
+        results = await jobs
+        assert [r["status"] for r in results] == [Status.APPLIED, status], results
+        if status == Status.APPLIED:
+            text = expected(2)
+            at = text.index(where)
+            assert editor.texts[uri] == text[:at] + "x = 0\n" + text[at:]
+            assert not editor.messages(lsp.MessageType.Warning)
+        else:
+            assert editor.texts[uri] == typed  # the user's edit is theirs: nothing written over it
+            assert any("edited meanwhile" in w for w in editor.messages(lsp.MessageType.Warning))
+
+
+def _edits(params: lsp.ApplyWorkspaceEditParams) -> list[lsp.TextEdit]:
+    found = [
+        e
+        for change in params.edit.document_changes or []
+        if isinstance(change, lsp.TextDocumentEdit)
+        for e in change.edits
+        if isinstance(e, lsp.TextEdit)
+    ]
+    for edits in (params.edit.changes or {}).values():
+        found += edits
+    return found

@@ -8,8 +8,10 @@ Code does) and reports the change back with ``didChange``, exactly like an edito
 assert the resulting text. Positions are converted here independently of the server's code.
 Hostile editors are a few attributes away: ``answer`` replaces the answer to
 ``workspace/applyEdit`` (decline with a JSON-RPC error as eglot does, refuse, delay, type
-meanwhile), ``echo_delay`` reports changes late and batched (Neovim debounces ``didChange``), and
-``skip_stale`` answers ``applied: true`` to a stale versioned edit without applying it (Neovim 0.11).
+meanwhile), ``echo_delay`` reports changes late and batched (Neovim debounces ``didChange``),
+``hold`` keeps reporting back until :meth:`Editor.release` sends it all in one ``didChange`` (a
+test decides exactly what a late report holds), and ``skip_stale`` answers ``applied: true`` to a
+stale versioned edit without applying it (Neovim 0.11).
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class Editor:
         ) = None
         #: report changes this long after making them, all pending ones in one didChange
         self.echo_delay = 0.0
+        #: report nothing until :meth:`release` (then all pending changes in one didChange)
+        self.hold = False
         #: a versioned edit for an older version: answered applied but not applied (else refused)
         self.skip_stale = False
         self._unreported: dict[str, list[lsp.TextDocumentContentChangePartial]] = {}
@@ -167,6 +171,9 @@ class Editor:
             old = self.texts[uri]
             self.texts[uri] = old[:start] + new + old[end:]
         self.versions[uri] += 1
+        if self.hold:
+            self._unreported.setdefault(uri, []).extend(changes)
+            return
         if self.echo_delay <= 0:
             self._report(uri, list(changes))
             return
@@ -176,6 +183,11 @@ class Editor:
                 self.echo_delay, lambda: self._report(uri, self._unreported.pop(uri))
             )
         self._unreported[uri] += changes
+
+    def release(self, uri: str) -> None:
+        """Stop holding reports back: every change made meanwhile goes out in one didChange."""
+        self.hold = False
+        self._report(uri, self._unreported.pop(uri, []))
 
     def _report(self, uri: str, changes: list[lsp.TextDocumentContentChangePartial]) -> None:
         self.client.text_document_did_change(
@@ -275,6 +287,7 @@ class Editor:
         self.before_apply = None
         self.answer = None
         self.echo_delay = 0.0
+        self.hold = False
         self.skip_stale = False
         self.loopback.disconnected.clear()
         self.loopback.responder = None

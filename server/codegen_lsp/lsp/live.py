@@ -41,10 +41,12 @@ class LiveInsertion:
     Lines go in as small versioned edits at the end of the inserted *region*, one edit in flight
     at a time (the next batch collects meanwhile). Each edit must come back as a ``didChange``
     that turns the text before it into exactly the expected text after it; any other change is
-    the user's and moves the region, or breaks the stream if it lands inside it. The first edit
-    starts a line of its own where the user typed at the insertion point. At the end the region
-    and the target are replaced in one edit by the fully cleaned answer; on cancel, error or
-    refusal the region is removed, leaving the document as it was.
+    the user's (or another job's) and moves the region, or breaks the stream if it lands inside
+    it, also after the stream ended: the final edit and the removal wait for the document's turn
+    while other edits land. The first edit starts a line of its own where the user typed at the
+    insertion point. At the end the region and the target are replaced in one edit by the fully
+    cleaned answer; on cancel, error or refusal the region is removed, leaving the document as
+    it was.
     """
 
     def __init__(self, ls: Session, job: Job, plan: Plan) -> None:
@@ -68,6 +70,8 @@ class LiveInsertion:
         self._stopping = False
         self._eol = plan.eol
         self._pump = asyncio.ensure_future(self._run())
+        # kept for the job's whole life: the region must follow what lands while the final edit
+        # (or the removal) waits for its turn, or it is looked for where it no longer is
         job.on_change = self._on_change
 
     def feed(self, lines: Sequence[str]) -> None:
@@ -165,7 +169,6 @@ class LiveInsertion:
         self._stopping = True
         self._wake.set()
         await asyncio.shield(self._pump)
-        self.job.on_change = None
 
     def final_region(self, index: LineIndex, moved_target: Range) -> Range | None:
         """The region plus the target, if both are intact and adjacent; None otherwise."""
@@ -186,7 +189,6 @@ class LiveInsertion:
             await asyncio.shield(self._pump)  # the edit in flight lands (or fails) first
         except Exception:
             log.exception("job %s: live insertion failed", self.job.id)
-        self.job.on_change = None
         if not self.shown:
             return True
         try:
