@@ -124,8 +124,8 @@ _REPLACE_TASK = (
 )
 _REPLACE = _HEADER + "{before_block}{after_block}{selection_block}" + _REPLACE_TASK
 # Coder models are tuned on "complete this code": a short task and "answer with the complete code"
-# beat a paragraph of rules by about 10 points of HumanEval pass@1 with Qwen2.5-Coder-0.5B
-# (bench.quality; a longer instruction got more stubs back unchanged or half-done).
+# beat a paragraph of rules (bench.quality, Qwen2.5-Coder-0.5B, 40-problem subset at temperature 0:
+# 23 -> 27 passed; all 164 now pass as often as with the model prompted alone).
 _IMPLEMENT = (
     _HEADER + "{before_block}{after_block}{selection_block}"
     "Task: {instruction}\n\n"

@@ -139,8 +139,8 @@ _ALL = (
         None,
         None,
         "An embedded offline coder model, run in-process by llama.cpp (needs the [local] extra).",
-        # greedy: a 0.5B model's best answer is its most likely one (bench.quality: +5 points of
-        # HumanEval pass@1 over 0.2), and the same request gives the same code
+        # greedy: a small model's best answer is its most likely one (bench.quality, 40-problem
+        # subset: 52.5 % at 0.2, 57.5 % at 0), and the same request gives the same code
         temperature=0.0,
     ),
 )
