@@ -39,8 +39,9 @@ def _user(action: str, instruction: str | None = None, context: Context = CONTEX
             [
                 "File: src/geo.py (python)",
                 "```python\nimport math\n```",
-                "Do not repeat the comment",
+                "Do not repeat the code around it",
                 "write that whole function",
+                "a docstring that says what the comment says",
             ],
             ["Selected code"],
             id="generate: code before, no selection block",

@@ -109,13 +109,16 @@ _SYSTEM_PROSE = "You are an expert {language} programmer. Answer briefly and cle
 _HEADER = "File: {path} ({language})\n\n"
 
 # The comment is shown once, as the task, not also inside the code: small coder models given it
-# twice tend to answer with the file and the comment again (measured with bench.quality).
+# twice tend to answer with the file and the comment again (measured with bench.quality). Asking
+# for a docstring that restates the comment puts the specification right above the body the model
+# writes next, where it reads it best: HumanEval through this action, Qwen2.5-Coder-0.5B, all 164
+# problems: 49.4 % -> 56.1 %, as many as `implement` passes.
 _GENERATE = (
     _HEADER + "{before_block}{after_block}"
     "Task: write the {language} code that goes right below this comment:\n{instruction}\n\n"
     "If the comment names or describes a function, write that whole function: its def line with "
-    "that name and those parameters, and a complete body. Reply with only the new code, in one "
-    "{fence} block. Do not repeat the comment or the code around it."
+    "that name and those parameters, a docstring that says what the comment says, and a complete "
+    "body. Answer with the complete code in one {fence} block. Do not repeat the code around it."
 )
 
 _REPLACE_TASK = (
