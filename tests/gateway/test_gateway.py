@@ -34,7 +34,11 @@ KEY_VARIABLE = "TEAM_LLM_KEY"
 #: a task with one obvious answer. llama.cpp evaluates a prompt in other batch splits when it reuses
 #: a cached prefix, so on a near-tie (`area(r)` vs `circle_area(radius)` was one) greedy decoding can
 #: pick differently on two servers, and the comparison with the reference is exact.
-SOURCE = "import operator\n\n# Define add(a, b), which returns a + b.\n\nprint(add(2, 3))\n"
+# The answers are compared exactly, so the comment is one whose greedy answer has no near-tie: a
+# llama.cpp server that reuses an evaluated prompt prefix computes slightly different logits than a
+# cold one, and "Define add(a, b), which returns a + b." sometimes got a stray comment line after
+# the function, sometimes not (4 runs of this file passed with this comment, 0 of 2 with that one).
+SOURCE = "import operator\n\n# add(a, b): return the sum of a and b.\n\nprint(add(2, 3))\n"
 COMMENT_LINE = 2
 #: a comment whose answer is long, so a backend can be killed while it streams
 LONG_SOURCE = (
