@@ -7,7 +7,7 @@ codegen-lsp writes; a refused key is said clearly and not retried. Then one back
 while it streams an answer: that answer fails cleanly (no edit, no second request, nothing
 replayed: LiteLLM does not restart a started stream, and neither may we), and every request after
 it succeeds through LiteLLM's retry on the other backend. Answers run at temperature 0 with small
-``max_tokens``, so the reference answer (the model asked directly) is exact.
+``max_tokens``, so the reference answer (the model asked directly) is exact, code line for code line.
 """
 
 from __future__ import annotations
@@ -33,12 +33,8 @@ KEY_VARIABLE = "TEAM_LLM_KEY"
 #: the document every successful generation starts from, and the comment line (0-based) to answer:
 #: a task with one obvious answer. llama.cpp evaluates a prompt in other batch splits when it reuses
 #: a cached prefix, so on a near-tie (`area(r)` vs `circle_area(radius)` was one) greedy decoding can
-#: pick differently on two servers, and the comparison with the reference is exact.
-# The answers are compared exactly, so the comment is one whose greedy answer has no near-tie: a
-# llama.cpp server that reuses an evaluated prompt prefix computes slightly different logits than a
-# cold one, and "Define add(a, b), which returns a + b." sometimes got a stray comment line after
-# the function, sometimes not (4 runs of this file passed with this comment, 0 of 2 with that one).
-SOURCE = "import operator\n\n# add(a, b): return the sum of a and b.\n\nprint(add(2, 3))\n"
+#: pick differently on two servers. The code is compared exactly; a comment line is not (see `code`).
+SOURCE = "import operator\n\n# Define add(a, b), which returns a + b.\n\nprint(add(2, 3))\n"
 COMMENT_LINE = 2
 #: a comment whose answer is long, so a backend can be killed while it streams
 LONG_SOURCE = (
@@ -114,6 +110,14 @@ def run_cli(team: Team, env: dict[str, str]) -> tuple[subprocess.CompletedProces
     return done, path.read_text(encoding="utf-8")
 
 
+def code(answer: str) -> list[str]:
+    """An answer's code lines, exactly. Comment-only and blank lines are left out: after
+    `return a + b` the 0.5B model is on a near-tie between ending and adding a stray comment line
+    ("# Add the comment to this line"), which a warm prefix cache flips. A replayed, spliced or cut
+    answer still differs in its code."""
+    return [line for line in answer.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+
+
 def inserted(text: str) -> str:
     """What the generation put between the comment and the rest of SOURCE."""
     head, tail = SOURCE.split("\n\nprint")
@@ -150,7 +154,7 @@ def test_cli_generates_through_the_gateway_and_the_gateway_knows_who(
     before = len(team.records())
     done, text = run_cli(team, env)
     assert done.returncode == 0, done.stderr
-    assert inserted(text) == reference
+    assert code(inserted(text)) == code(reference)
     # the key identified alice to the gateway; the user field and the extra header arrived
     assert team.records()[before:] == [
         {"user_id": "alice", "end_user": USER, "headers": {"x-litellm-tags": TAGS}}
@@ -297,7 +301,7 @@ async def test_server_generates_through_the_gateway(team: Team, reference: str, 
         uri = session.open(shapes_path(team), SOURCE)
         answer = await session.generate(uri, COMMENT_LINE)
         assert answer["status"] == "applied", answer
-        assert inserted(session.texts[uri]) == reference
+        assert code(inserted(session.texts[uri])) == code(reference)
         assert team.records()[-1] == {
             "user_id": "alice",
             "end_user": USER,
@@ -352,9 +356,9 @@ async def test_backend_killed_mid_run(team: Team, reference: str, tmp_path: Path
             uri = session.open(shapes_path(team), SOURCE)
             answer = await session.generate(uri, COMMENT_LINE)
             assert answer["status"] == "applied", answer
-            assert inserted(session.texts[uri]) == reference
+            assert code(inserted(session.texts[uri])) == code(reference)
             session.close(uri)
-        assert session.edits == [reference, reference]
+        assert [code(edit) for edit in session.edits] == [code(reference)] * 2
         assert survivor.requests() >= 2
     finally:
         await session.client.shutdown_session()
@@ -368,7 +372,7 @@ async def test_backend_killed_mid_run(team: Team, reference: str, tmp_path: Path
     env[KEY_VARIABLE] = team.key
     done, text = run_cli(team, env)
     assert done.returncode == 0, done.stderr
-    assert inserted(text) == reference
+    assert code(inserted(text)) == code(reference)
     assert_nowhere(team.key, {"stdout": done.stdout, "stderr": done.stderr, **team.logs()})
     if killed is not None:
         killed.start()  # leave the team whole for whatever runs next
