@@ -13,10 +13,8 @@ its fixtures for VS Code (utf-16, versioned ``documentChanges``) and Neovim 0.11
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -94,15 +92,3 @@ def progress_ended(editor: Any, job_id: str) -> bool:
     reports = editor.client.progress_reports.get(job_id, [])
     ends = [r for r in reports if isinstance(r, lsp.WorkDoneProgressEnd)]
     return bool(reports) and isinstance(reports[0], lsp.WorkDoneProgressBegin) and len(ends) == 1
-
-
-@contextlib.asynccontextmanager
-async def settings(editor: Any, **values: Any) -> AsyncIterator[None]:
-    """Push ``codegen`` settings for the block, then the defaults again."""
-    editor.configure(**values)
-    await asyncio.sleep(0.2)  # the push is a notification: give the server a moment
-    try:
-        yield
-    finally:
-        editor.configure()
-        await asyncio.sleep(0.2)

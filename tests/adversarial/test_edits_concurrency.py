@@ -22,7 +22,6 @@ from lsp_editor import (  # noqa: F401 (fixtures)
     Editor,
     editor_client_fixture,
     editor_fixture,
-    settings,
     wait_until,
     workspace_fixture,
 )
@@ -112,7 +111,7 @@ async def test_concurrent_jobs_in_one_document_all_land(
 
 
 async def test_concurrent_jobs_stream_live(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(document(5))
         editor.loopback.responder = answering(7)
         results = await run_all(editor, uri, 5)
@@ -154,7 +153,7 @@ async def test_a_job_waiting_for_its_turn_follows_what_changes_meanwhile(
     # applied and has not come back yet. The editor then reports f1's edit together with a line
     # the user typed (Neovim batches didChange). Typed above f2's streamed lines, they moved a
     # line down and f2 must find them there; typed into them, f2 must not apply.
-    async with settings(editor, streamEdits=True, timeouts={"idle": 3.0}):
+    async with editor.configured(streamEdits=True, timeouts={"idle": 3.0}):
         uri = editor.open(document(2))
         f2_request: list[RecordedRequest] = []
 

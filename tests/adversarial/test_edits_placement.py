@@ -25,7 +25,6 @@ from lsp_editor import (  # noqa: F401 (fixtures)
     editor_fixture,
     generate,
     progress_ended,
-    settings,
     slow,
     started,
     wait_until,
@@ -204,7 +203,7 @@ async def test_typed_at_the_insertion_point_during_the_round_trip(editor: Editor
 
 
 async def test_typed_at_the_insertion_point_before_streamed_lines(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri, result = await run_with_typing(
             editor,
             PY,
@@ -310,7 +309,7 @@ async def test_an_edited_selection_is_not_replaced(editor: Editor) -> None:
 
 
 async def test_an_edited_comment_removes_streamed_lines(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         before_count = len(editor.loopback.requests)
         editor.loopback.script(slow(*ADD, delay=0.3))
@@ -380,7 +379,7 @@ async def test_a_document_reopened_with_the_same_text_keeps_its_job(editor: Edit
 async def test_a_reopened_document_ends_live_streaming(
     editor: Editor, reopened: Callable[[str], str], expected: str
 ) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         before_count = len(editor.loopback.requests)
         editor.loopback.script(slow(*ADD, delay=0.4))

@@ -17,6 +17,7 @@ stale versioned edit without applying it (Neovim 0.11).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -297,6 +298,18 @@ class Editor:
         self.client.workspace_did_change_configuration(
             lsp.DidChangeConfigurationParams(settings={"codegen": settings})
         )
+
+    @contextlib.asynccontextmanager
+    async def configured(self, **settings: Any) -> AsyncIterator[None]:
+        """``settings`` in effect for the block, then the initialization options again (each
+        change given a moment to reach the server before the next request)."""
+        self.configure(**settings)
+        await asyncio.sleep(0.2)
+        try:
+            yield
+        finally:
+            self.configure()
+            await asyncio.sleep(0.2)
 
 
 async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> None:

@@ -410,18 +410,13 @@ async def test_provider_failures(
 
 
 async def test_stream_edits_line_by_line(editor: Editor) -> None:
-    editor.configure(streamEdits=True)
-    await asyncio.sleep(0.2)
-    try:
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         editor.loopback.script(slow(*ADD, delay=0.1))
         result = await editor.run_action(uri, editor.cursor_at(uri, "# return"), "Generate code from comment")
         assert result["status"] == Status.APPLIED, result
         assert editor.texts[uri] == ADDED
         assert len(editor.edits) >= 3  # live lines, then the final cleaned replacement
-    finally:
-        editor.configure()
-        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize("stream_edits", [False, True], ids=["whole-edit", "stream-edits"])
@@ -429,9 +424,7 @@ async def test_a_bash_block_before_the_code_never_reaches_the_document(
     editor: Editor, stream_edits: bool
 ) -> None:
     # issue 9: the live lines and the final edit come from one cleanup, which passes over the bash block
-    editor.configure(streamEdits=stream_edits)
-    await asyncio.sleep(0.2)
-    try:
+    async with editor.configured(streamEdits=stream_edits):
         uri = editor.open(PY)
         editor.loopback.script(
             slow("Install it:\n", "```bash\n", "pip install numpy\n", "```\n", *ADD, delay=0.05)
@@ -440,15 +433,10 @@ async def test_a_bash_block_before_the_code_never_reaches_the_document(
         assert result["status"] == Status.APPLIED, result
         assert editor.texts[uri] == ADDED
         assert "pip install" not in repr(editor.edits)
-    finally:
-        editor.configure()
-        await asyncio.sleep(0.2)
 
 
 async def test_stream_edits_cancel_restores_the_document(editor: Editor) -> None:
-    editor.configure(streamEdits=True)
-    await asyncio.sleep(0.2)
-    try:
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         before = len(editor.loopback.requests)
         editor.loopback.script(hanging("```python\n", "def add(a, b):\n", "    x = 1\n"))
@@ -462,9 +450,6 @@ async def test_stream_edits_cancel_restores_the_document(editor: Editor) -> None
         result = await job
         assert result["status"] == Status.CANCELLED
         assert editor.texts[uri] == "# typed above\n" + PY
-    finally:
-        editor.configure()
-        await asyncio.sleep(0.2)
 
 
 @pytest.mark.parametrize("stream_edits", [False, True], ids=["whole-edit", "stream-edits"])
@@ -472,9 +457,7 @@ async def test_an_answer_of_comments_only_is_reported_and_leaves_the_document(
     editor: Editor, stream_edits: bool
 ) -> None:
     # issue 11: a coder model may answer a comment with more comment lines; nothing is applied
-    editor.configure(streamEdits=stream_edits)
-    await asyncio.sleep(0.2)
-    try:
+    async with editor.configured(streamEdits=stream_edits):
         uri = editor.open(PY)
         editor.loopback.script(
             slow("```python\n", "# add two numbers\n", "# and return the sum\n", "```\n", delay=0.05)
@@ -483,6 +466,3 @@ async def test_an_answer_of_comments_only_is_reported_and_leaves_the_document(
         assert result["status"] == Status.FAILED, result
         assert "brought no new code" in result["message"]
         assert editor.texts[uri] == PY
-    finally:
-        editor.configure()
-        await asyncio.sleep(0.2)
