@@ -26,7 +26,6 @@ from lsp_editor import (  # noqa: F401 (fixtures)
     generate,
     hanging,
     progress_ended,
-    settings,
     slow,
     started,
     wait_until,
@@ -94,7 +93,7 @@ REFUSALS = [
 async def test_a_refused_streamed_edit_restores_the_document(
     editor: Editor, answer: Answer, n: int, status: Status, words: str
 ) -> None:
-    async with settings(editor, streamEdits=True, applyTimeout=APPLY_TIMEOUT):
+    async with editor.configured(streamEdits=True, applyTimeout=APPLY_TIMEOUT):
         uri = editor.open(PY)
         before = len(editor.loopback.requests)
         editor.loopback.script(slow(*ADD, delay=0.2))
@@ -109,7 +108,7 @@ async def test_a_refused_streamed_edit_restores_the_document(
 
 
 async def test_a_refused_undo_is_reported(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         editor.loopback.script(slow(*ADD, delay=0.2))
         streamed: list[str] = []
@@ -132,7 +131,7 @@ async def test_a_refused_undo_is_reported(editor: Editor) -> None:
 
 
 async def test_cancel_while_a_streamed_edit_is_in_flight(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         before = len(editor.loopback.requests)
         editor.loopback.script(hanging("```python\n", "def add(a, b):\n", "    x = 1\n"))
@@ -155,7 +154,7 @@ async def test_cancel_while_a_streamed_edit_is_in_flight(editor: Editor) -> None
 
 
 async def test_a_provider_error_mid_stream_removes_the_lines(editor: Editor) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         editor.loopback.script(
             sse_reply(
@@ -184,7 +183,7 @@ async def test_a_provider_error_mid_stream_removes_the_lines(editor: Editor) -> 
 async def test_a_refused_final_replacement_removes_the_lines(
     editor: Editor, answer: Answer, words: str
 ) -> None:
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         editor.loopback.script(slow(*ADD, delay=0.1))
         final: list[bool] = []
@@ -216,7 +215,7 @@ def _replaces(editor: Editor, uri: str, params: lsp.ApplyWorkspaceEditParams) ->
 
 async def test_streaming_without_trouble_still_applies(editor: Editor) -> None:
     # the control case for the hooks above: the same answer, an editor that says yes
-    async with settings(editor, streamEdits=True):
+    async with editor.configured(streamEdits=True):
         uri = editor.open(PY)
         editor.loopback.script(slow(*ADD, delay=0.1))
         result = await generate(editor, uri)
