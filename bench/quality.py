@@ -54,7 +54,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from codegen_lsp.core import config, pipeline
+from codegen_lsp.cli.common import add_provider_flags, settings_for
+from codegen_lsp.core import pipeline
 from codegen_lsp.core.actions import Action
 from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import Settings
@@ -405,13 +406,7 @@ def machine() -> dict[str, Any]:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {
-        "provider": args.provider,
-        "model": args.model,
-        "base_url": args.base_url,
-        "api_key_env": args.api_key_env,
-    }
-    settings = config.resolve(args.config_root, overrides=overrides, overrides_source="command line")
+    settings = settings_for(args, None)
     if args.temperature is not None and settings.provider:
         # an experiment knob: the published numbers use the provider's default
         chosen = dataclasses.replace(settings.providers[settings.provider], temperature=args.temperature)
@@ -479,12 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep-answers", action="store_true", help="save each raw answer and program under OUT/answers/"
     )
-    group = parser.add_argument_group("provider (as on the CLI; default: the configuration)")
-    group.add_argument("--provider", help="a preset or a [providers.NAME]")
-    group.add_argument("--model", help="model name (for the local provider: an embedded model)")
-    group.add_argument("--base-url", help="OpenAI-compatible base URL")
-    group.add_argument("--api-key-env", metavar="NAME", help="environment variable that holds the API key")
-    group.add_argument("--config-root", type=Path, metavar="DIR", help="where to look for .codegen-lsp.toml")
+    add_provider_flags(parser)
     return parser
 
 

@@ -17,31 +17,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from codegen_lsp import __version__, redaction
-from codegen_lsp.cli.common import EXIT_INTERRUPTED, EXIT_PROVIDER, EXIT_USAGE, say
+from codegen_lsp.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_PROVIDER,
+    EXIT_USAGE,
+    add_log_flag,
+    add_provider_flags,
+    say,
+)
 from codegen_lsp.cli.generate import generate
 from codegen_lsp.cli.info import check, providers, trust
 from codegen_lsp.core.actions import Action
 from codegen_lsp.errors import ActionError, CodegenError, ConfigError, ProviderError
-
-
-def _add_provider_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("provider (override configuration files and environment)")
-    group.add_argument("--provider", help="a preset (see `codegen-lsp providers`) or a [providers.NAME]")
-    group.add_argument("--model", help="model name")
-    group.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1")
-    group.add_argument("--api-key-env", metavar="NAME", help="environment variable that holds the API key")
-    group.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds to wait for output")
-    group.add_argument("--config-root", type=Path, metavar="DIR", help="where to look for .codegen-lsp.toml")
-    _add_log_flag(parser)
-
-
-def _add_log_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--log-level",
-        default="warning",
-        choices=("debug", "info", "warning", "error"),
-        help="log to stderr from this level on (default: warning)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,10 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--print", dest="output", action="store_const", const="print", help="print the code only"
     )
     gen.add_argument("--quiet", "-q", action="store_true", help="do not stream tokens to stderr")
-    _add_provider_flags(gen)
+    add_provider_flags(gen)
+    add_log_flag(gen)
 
     check = sub.add_parser("check", help="show the provider in effect and try a tiny request")
-    _add_provider_flags(check)
+    add_provider_flags(check)
+    add_log_flag(check)
 
     sub.add_parser("providers", help="list the provider presets and the key variable each needs")
 
@@ -93,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the project folder, or its .codegen-lsp.toml (default: the current folder)",
     )
     trust.add_argument("--revoke", action="store_true", help="forget the trust instead")
-    _add_log_flag(trust)
+    add_log_flag(trust)
 
     serve = sub.add_parser("serve", help="run the language server (stdio by default)")
     serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (default)")

@@ -22,6 +22,27 @@ EXIT_PROVIDER = 3
 EXIT_INTERRUPTED = 130
 
 
+def add_provider_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that pick and tune the provider, for every command (and benchmark) that runs one;
+    :func:`settings_for` applies them over the configuration."""
+    group = parser.add_argument_group("provider (override configuration files and environment)")
+    group.add_argument("--provider", help="a preset (see `codegen-lsp providers`) or a [providers.NAME]")
+    group.add_argument("--model", help="model name (for the local provider: an embedded model)")
+    group.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://localhost:11434/v1")
+    group.add_argument("--api-key-env", metavar="NAME", help="environment variable that holds the API key")
+    group.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds to wait for output")
+    group.add_argument("--config-root", type=Path, metavar="DIR", help="where to look for .codegen-lsp.toml")
+
+
+def add_log_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="log to stderr from this level on (default: warning)",
+    )
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     overrides: dict[str, Any] = {
         "provider": args.provider,
