@@ -61,7 +61,7 @@ BODY = '    """The perimeter of a circle of radius r."""\n    return 2 * math.pi
         pytest.param("rewrite", span(9, 9), chatty("print(perimeter(r=1.0))"), "Rewrite the selected code",
                      SOURCE.replace("print(perimeter(1.0))", "print(perimeter(r=1.0))"), id="rewrite"),
         pytest.param("document", span(9, 9), chatty("# print one perimeter\nprint(perimeter(1.0))"),
-                     "added documentation",
+                     "Add PEP 257 docstrings",
                      SOURCE.replace("print(perimeter(1.0))", "# print one perimeter\nprint(perimeter(1.0))"),
                      id="document"),
         pytest.param("fix", span(9, 9), chatty("print(perimeter(2.0))"), "Fix the problems",

@@ -58,7 +58,15 @@ def _user(action: str, instruction: str | None = None, context: Context = CONTEX
         pytest.param(
             "rewrite", ["for clarity and readability"], ["Diagnostics"], id="rewrite: default instruction"
         ),
-        pytest.param("document", ["PEP 257 docstrings"], [], id="document: the language's doc convention"),
+        pytest.param(
+            "document",
+            [
+                "Task: Add PEP 257 docstrings (triple double quotes, first statement of each function/class) "
+                "to the selected code. Keep its code as it is.\n\nAnswer with the complete code in one ```python block."
+            ],
+            ["unchanged", "replacement", "Code before", "Code after"],
+            id="document: the language's doc convention, asked as a task to do, the selection alone",
+        ),
         pytest.param(
             "fix",
             ["Diagnostics:\n- line 2 `pass`: error: missing return", "listed in the diagnostics"],

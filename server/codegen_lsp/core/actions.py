@@ -129,11 +129,13 @@ _REPLACE = _HEADER + "{before_block}{after_block}{selection_block}" + _REPLACE_T
 # Coder models are tuned on "complete this code": a short task and "answer with the complete code"
 # beat a paragraph of rules (bench.quality, Qwen2.5-Coder-0.5B, 40-problem subset at temperature 0:
 # 23 -> 27 passed; all 164 now pass as often as with the model prompted alone).
-_IMPLEMENT = (
-    _HEADER + "{before_block}{after_block}{selection_block}"
-    "Task: {instruction}\n\n"
-    "Answer with the complete code in one {fence} block."
-)
+_CODE_TASK_END = "Task: {instruction}\n\nAnswer with the complete code in one {fence} block."
+_IMPLEMENT = _HEADER + "{before_block}{after_block}{selection_block}" + _CODE_TASK_END
+# Documentation is asked as a task to do, with only the code it documents. "Return the selected code
+# unchanged except for ..." had the 0.5B return it unchanged; shown the code around a function, it
+# answered with its neighbours, the function left out or undocumented (bench.quality document mode,
+# the function amid two others, 0.5B: 8 of 19 before, 17 of 19 now).
+_DOCUMENT = _HEADER + "{selection_block}" + _CODE_TASK_END
 _FIX = _HEADER + "{before_block}{after_block}{diagnostics_block}{selection_block}" + _REPLACE_TASK
 
 _TESTS = (
@@ -213,8 +215,8 @@ BUILTIN_ACTIONS: Mapping[str, ActionSpec] = MappingProxyType(
                 "Add documentation",
                 ApplyMode.REPLACE,
                 Trigger.SELECTION,
-                _REPLACE,
-                "Return the selected code unchanged except for added documentation: {doc_style}.",
+                _DOCUMENT,
+                "Add {doc_style} to the selected code. Keep its code as it is.",
             ),
             _builtin(
                 Action.EXPLAIN,
