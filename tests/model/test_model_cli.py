@@ -10,6 +10,7 @@ the rest of the file is untouched, and no markdown fence or prose gets into the 
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,60 @@ def test_cli_generates_through_llama_cpp_server(tmp_path: Path, llama_server: st
     done, text = generate(tmp_path, SERVER_CONFIG.format(base_url=llama_server, model=SERVER_MODEL_ALIAS))
     assert done.returncode == 0, done.stderr
     assert_clean_insertion(text)
+
+
+INVENTORY = """import json
+
+
+class Inventory:
+    def __init__(self):
+        self.items = {}
+
+    def add(self, name, qty):
+        if name in self.items:
+            self.items[name] = self.items[name] + qty
+        else:
+            self.items[name] = qty
+
+    def total(self):
+        t = 0
+        for k in self.items:
+            t = t + self.items[k]
+        return t
+
+    def to_json(self):
+        return json.dumps(self.items)
+"""
+
+
+def _methods(text: str) -> dict[str, ast.FunctionDef]:
+    cls = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef))
+    return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+
+
+def _without_docstring(node: ast.FunctionDef) -> str:
+    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
+    return ast.dump(ast.Module(body=body, type_ignores=[]))
+
+
+def test_document_adds_a_docstring_to_a_method_and_keeps_the_file(tmp_path: Path, gguf_path: Path) -> None:
+    """The default embedded model, default settings, a method amid others: it used to answer with the
+    code unchanged or with the methods around it ("no code"), so "Add documentation" did nothing."""
+    source = tmp_path / "inventory.py"
+    source.write_text(INVENTORY, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "codegen_lsp", "generate", str(source), "--line", "14", "--end-line", "18",
+         "--action", "document", "--write", "--quiet"],
+        cwd=tmp_path, env=model_env(tmp_path), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    text = source.read_text(encoding="utf-8")
+    before, after = _methods(INVENTORY), _methods(text)
+    assert list(after) == list(before), text  # no method lost, added or moved
+    assert ast.get_docstring(after["total"]), text
+    assert _without_docstring(after["total"]) == _without_docstring(before["total"]), text
+    for name in ("__init__", "add", "to_json"):
+        assert ast.unparse(after[name]) == ast.unparse(before[name]), text
+    assert text.startswith(INVENTORY.split("    def total")[0]) and text.endswith(
+        INVENTORY.split("return t\n")[1]
+    )
