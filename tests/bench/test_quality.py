@@ -20,11 +20,13 @@ from bench.cases import (
     comment_request,
     document_request,
     entry,
+    fix_request,
     implement_request,
     rewrite_request,
 )
 from bench.quality import Meter, solve
 from codegen_lsp.core import config
+from codegen_lsp.core.types import Position
 from codegen_lsp.providers.factory import build_chain
 from loopback import LoopbackServer, chat_reply
 
@@ -69,6 +71,9 @@ def fenced(code: str) -> str:
         pytest.param("rewrite", fenced(STUB + "\n    return a + b"), "unchanged", id="rewrite-unchanged"),
         pytest.param("rewrite", fenced("def add(a: int, b: int) -> int:\n    return a - b"), "wrong_answer",
                      id="rewrite-wrong"),
+        pytest.param("fix", fenced(STUB + "\n    return a + b"), "passed", id="fix-passed"),
+        pytest.param("fix", fenced(STUB + "\n    return aa + b"), "unchanged", id="fix-unchanged"),
+        pytest.param("fix", fenced(STUB + "\n    return b"), "wrong_answer", id="fix-wrong"),
     ],
 )  # fmt: skip
 def test_each_outcome_class(
@@ -130,6 +135,17 @@ def test_the_rewrite_case_selects_the_whole_solution() -> None:
     request = rewrite_request(PROBLEM)
     assert request.text == PROBLEM.solved
     assert (request.range.start.line, request.range.end.line) == (3, 8)
+
+
+def test_the_fix_case_misspells_the_first_parameter_read_and_reports_it() -> None:
+    request = fix_request(PROBLEM)
+    assert request.action == "fix"
+    assert request.text == PROBLEM.solved.replace("return a + b", "return aa + b")
+    (error,) = request.diagnostics
+    assert error.message == '"aa" is not defined' and error.severity == "error"
+    assert (error.range.start.line, error.range.start.character, error.range.end.character) == (8, 11, 13)
+    # the misspelt line is longer now and still selected to its end
+    assert (request.range.start.line, request.range.end) == (3, Position(8, len("    return aa + b")))
 
 
 def test_code_shape_ignores_docstrings_and_comments_only() -> None:
