@@ -143,15 +143,19 @@ def _amid(problem: Problem, code: str) -> str:
     return "\n\n\n".join(part for part in parts if part) + "\n"
 
 
-def _selected_entry(problem: Problem, text: str, action: Action) -> EditRequest:
-    """``text`` with the problem's function selected: the first one of that name after ``above``
-    (a neighbour may define a helper with the same name)."""
-    offset = problem.above.strip("\n").count("\n") + 3 if problem.above.strip() else 0
-    tail = "\n" * offset + "\n".join(text.split("\n")[offset:])
-    node = next(
-        n for n in ast.parse(tail).body if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point
+def _own_function(problem: Problem, text: str) -> ast.FunctionDef:
+    """The problem's function in ``text`` (made by :func:`_amid`): the first of its name below
+    ``above``, which may define one of the same name."""
+    above_lines = problem.above.strip("\n").count("\n") + 3 if problem.above.strip() else 0
+    return next(
+        n
+        for n in ast.parse(text).body
+        if isinstance(n, ast.FunctionDef) and n.name == problem.entry_point and n.lineno > above_lines
     )
-    return _selecting(text, node, action, problem)
+
+
+def _selected_entry(problem: Problem, text: str, action: Action) -> EditRequest:
+    return _selecting(text, _own_function(problem, text), action, problem)
 
 
 def document_request(problem: Problem) -> EditRequest:
@@ -169,11 +173,8 @@ def _typo(name: str) -> str:
 def fix_request(problem: Problem) -> EditRequest:
     """The function with its first use of a parameter misspelt, and the error a type checker
     reports there (every HumanEval function reads a parameter)."""
-    request = rewrite_request(problem)
-    lines = request.text.split("\n")
-    first = request.range.start.line
-    node = ast.parse("\n" * first + "\n".join(lines[first : request.range.end.line + 1]).rstrip()).body[0]
-    assert isinstance(node, ast.FunctionDef)
+    text = _amid(problem, problem.solved)
+    node = _own_function(problem, text)
     params = {a.arg for a in node.args.args}
     uses = [
         n
@@ -186,13 +187,13 @@ def fix_request(problem: Problem) -> EditRequest:
     use = min(uses, key=lambda n: (n.lineno, n.col_offset))
     typo = _typo(use.id)
     row, start, end = use.lineno - 1, use.col_offset, use.end_col_offset or use.col_offset
+    lines = text.split("\n")
     lines[row] = lines[row][:start] + typo + lines[row][end:]
     where = Range(Position(row, start), Position(row, start + len(typo)))
     error = Diagnostic(where, f'"{typo}" is not defined', "error", "Pyright", "reportUndefinedVariable")
-    text = "\n".join(lines)
-    last = request.range.end.line  # the line may have grown or shrunk: select it whole again
-    whole = Range(request.range.start, Position(last, len(lines[last])))
-    return replace(request, text=text, range=whole, action=Action.FIX, diagnostics=(error,))
+    # the same lines selected, the misspelt one to its new end
+    request = _selecting("\n".join(lines), node, Action.FIX, problem)
+    return replace(request, diagnostics=(error,))
 
 
 class _NoDocstrings(ast.NodeTransformer):
