@@ -82,7 +82,7 @@ from codegen_lsp.errors import CodegenError
 from codegen_lsp.providers.factory import build_chain
 
 MODES = ("implement", "comment", "alone", "document", "rewrite", "fix")
-#: the modes a plain run measures (document and rewrite on request: they are not about writing new code)
+#: the modes a plain run measures (document, rewrite and fix on request: they change code rather than write it)
 DEFAULT_MODES = ("implement", "comment", "alone")
 _REQUESTS = {
     "implement": implement_request,
@@ -213,6 +213,11 @@ async def model_alone(
     if not code.strip():
         row.outcome = "no_code"
         return None
+    return program_from(problem, code)
+
+
+def program_from(problem: Problem, code: str) -> str:
+    """The file a chat answer's code makes with the problem's prompt."""
     if re.search(rf"^def {re.escape(problem.entry_point)}\b", code, re.M):
         return f"{problem.prompt}\n{code}"  # the prompt keeps its imports; the later def wins
     return problem.prompt + code  # a body only: it continues the prompt's stub

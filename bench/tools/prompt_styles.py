@@ -18,7 +18,6 @@ the same problems.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.cases import Problem, load_problems
-from bench.quality import Row, _read_rows, _write_rows, run_tests
+from bench.quality import Row, _read_rows, _write_rows, program_from, run_tests
 from codegen_lsp.core import localmodels
 from codegen_lsp.core.settings import ProviderSettings
 from codegen_lsp.providers.llama_models import load
@@ -42,8 +41,8 @@ _SPECIAL_STOPS = ["<|endoftext|>", "<|im_end|>", "<|fim_pad|>", "<|file_sep|>"]
 STYLES = ("evalplus", "continue", "fim")
 
 
-def prompt_for(style: str, problem: Problem) -> tuple[str, str, list[str]]:
-    """The raw prompt, the part of the answer it already holds, and the stop strings."""
+def prompt_for(style: str, problem: Problem) -> tuple[str, list[str]]:
+    """The raw prompt and the stop strings."""
     if style == "evalplus":
         user = f"{_EVALPLUS_INSTRUCTION}\n```\n{problem.prompt.strip()}\n```\n"
         prefix = f"{_EVALPLUS_RESPONSE}\n```python\n"
@@ -51,29 +50,26 @@ def prompt_for(style: str, problem: Problem) -> tuple[str, str, list[str]]:
             f"<|im_start|>system\n{_SYSTEM}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n"
             f"<|im_start|>assistant\n{prefix}"
         )
-        return prompt, prefix, ["```", *_SPECIAL_STOPS]
+        return prompt, ["```", *_SPECIAL_STOPS]
     if style == "continue":
-        return problem.prompt, "", _TOP_LEVEL_STOPS + _SPECIAL_STOPS
+        return problem.prompt, _TOP_LEVEL_STOPS + _SPECIAL_STOPS
     if style == "fim":
         return (
             f"<|fim_prefix|>{problem.prompt}<|fim_suffix|>\n<|fim_middle|>",
-            "",
             _TOP_LEVEL_STOPS + _SPECIAL_STOPS,
         )
     raise ValueError(style)
 
 
 def program_for(style: str, problem: Problem, text: str) -> str:
-    """The file the tests run against: a whole function replaces the stub, a body continues it."""
-    code = text
-    if style == "evalplus" and re.search(rf"^def {re.escape(problem.entry_point)}\b", code, re.M):
-        return f"{problem.prompt}\n{code}"  # the prompt keeps its imports; the later def wins
-    return problem.prompt + code
+    """The file the tests run against: the chat answer as the model alone's is; a continuation
+    (stopped at the next top-level line) continues the stub."""
+    return program_from(problem, text) if style == "evalplus" else problem.prompt + text
 
 
 def solve(llama: Any, style: str, problem: Problem, max_tokens: int) -> Row:
     row = Row(problem.task_id)
-    prompt, _prefix, stops = prompt_for(style, problem)
+    prompt, stops = prompt_for(style, problem)
     started = time.perf_counter()
     out = llama.create_completion(prompt=prompt, temperature=0.0, max_tokens=max_tokens, stop=stops)
     row.seconds = round(time.perf_counter() - started, 2)
