@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from model_checks import SERVER_MODEL_ALIAS, assert_clean_code, inserted_between, model_env
 
+from bench.cases import code_shape
+
 pytestmark = pytest.mark.model
 
 BEFORE = "import math\n\n# Return the area of a circle of radius r.\n"
@@ -115,11 +117,6 @@ def _methods(text: str) -> dict[str, ast.FunctionDef]:
     return {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
 
 
-def _without_docstring(node: ast.FunctionDef) -> str:
-    body = node.body[1:] if ast.get_docstring(node) is not None else node.body
-    return ast.dump(ast.Module(body=body, type_ignores=[]))
-
-
 def test_document_adds_a_docstring_to_a_method_and_keeps_the_file(tmp_path: Path, gguf_path: Path) -> None:
     """The default embedded model, default settings, a method amid others: it used to answer with the
     code unchanged or with the methods around it ("no code"), so "Add documentation" did nothing."""
@@ -135,7 +132,7 @@ def test_document_adds_a_docstring_to_a_method_and_keeps_the_file(tmp_path: Path
     before, after = _methods(INVENTORY), _methods(text)
     assert list(after) == list(before), text  # no method lost, added or moved
     assert ast.get_docstring(after["total"]), text
-    assert _without_docstring(after["total"]) == _without_docstring(before["total"]), text
+    assert code_shape(after["total"]) == code_shape(before["total"]), text
     for name in ("__init__", "add", "to_json"):
         assert ast.unparse(after[name]) == ast.unparse(before[name]), text
     assert text.startswith(INVENTORY.split("    def total")[0]) and text.endswith(
